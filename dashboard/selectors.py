@@ -1,0 +1,107 @@
+"""Read-only queries for the dashboard: published prices, now and over time."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from django.db.models import Max, Q
+
+from tracker.ingest.spans import Segment, Span, published_timeline
+from tracker.models import Offering, PriceChange, PriceSpan, Source
+
+
+def data_version() -> str:
+    """Changes whenever a published price does: the key that chart caches hang on."""
+    latest = PriceChange.objects.aggregate(last=Max("id"), retracted=Max("retracted_at"))
+    runs = PriceSpan.objects.aggregate(seen=Max("last_seen_at"))
+    return f"{latest['last']}-{latest['retracted']}-{runs['seen']}"
+
+
+def _ranks() -> dict[int, tuple[int, str]]:
+    return {s.pk: (s.priority, s.slug) for s in Source.objects.all()}
+
+
+def published_history(
+    offering_ids: Iterable[int], meters: Iterable[str], tier: str = ""
+) -> dict[tuple[int, str], list[Segment]]:
+    """The published price timeline of each (offering, meter) at `tier`."""
+    ranks = _ranks()
+    ranked: dict[tuple[int, str], list[tuple[tuple[int, str], Span]]] = defaultdict(list)
+    rows = PriceSpan.objects.filter(
+        offering_id__in=list(offering_ids), meter__in=list(meters), tier=tier
+    ).only("offering_id", "meter", "source_id", "usd_per_mtok", "valid_from", "valid_to")
+    for row in rows:
+        span = Span(
+            price=row.usd_per_mtok,
+            valid_from=row.valid_from,
+            valid_to=row.valid_to,
+            observed_until=row.valid_from,
+            first_seen_at=row.valid_from,
+            last_seen_at=row.valid_from,
+            data=row.source_id,
+        )
+        ranked[(row.offering_id, row.meter)].append((ranks[row.source_id], span))
+    return {key: published_timeline(spans) for key, spans in ranked.items()}
+
+
+def flagship_offerings() -> list[Offering]:
+    """Offerings the bundled ledger tracks: the flagship models, sold by their makers."""
+    return list(
+        Offering.objects.filter(pricespan__source__kind=Source.Kind.LEDGER)
+        .select_related("provider", "model")
+        .distinct()
+        .order_by("model__name")
+    )
+
+
+@dataclass(frozen=True)
+class CurrentPrice:
+    offering: Offering
+    input: Decimal
+    output: Decimal
+    source: str
+
+    @property
+    def blended(self) -> Decimal:
+        """3:1 input:output, the blend most price comparisons use."""
+        return (3 * self.input + self.output) / 4
+
+
+def cheapest_now(now: datetime, limit: int = 20) -> list[CurrentPrice]:
+    """Offerings with both an input and an output price in force now (base tier, not free),
+    cheapest blended first. Each price is the most authoritative source's."""
+    ranks = _ranks()
+    best: dict[tuple[int, str], tuple[tuple[int, str], Decimal, int]] = {}
+    rows = PriceSpan.objects.filter(
+        Q(valid_to__isnull=True) | Q(valid_to__gt=now),
+        valid_from__lte=now,
+        meter__in=["input", "output"],
+        tier="",
+    ).values_list("offering_id", "meter", "source_id", "usd_per_mtok")
+    for offering_id, meter, source_id, usd in rows:
+        rank = ranks[source_id]
+        key = (offering_id, meter)
+        if key not in best or rank < best[key][0]:
+            best[key] = (rank, usd, source_id)
+    priced: dict[int, dict[str, tuple[Decimal, int]]] = defaultdict(dict)
+    for (offering_id, meter), (_, usd, source_id) in best.items():
+        priced[offering_id][meter] = (usd, source_id)
+    candidates = [
+        (3 * p["input"][0] + p["output"][0], offering_id, p)
+        for offering_id, p in priced.items()
+        if "input" in p and "output" in p and p["input"][0] > 0 and p["output"][0] > 0
+    ]
+    candidates.sort(key=lambda c: (c[0], c[1]))
+    top = candidates[:limit]
+    offerings = Offering.objects.select_related("provider", "model").in_bulk(
+        [offering_id for _, offering_id, _ in top]
+    )
+    slugs = {s.pk: s.slug for s in Source.objects.all()}
+    return [
+        CurrentPrice(offerings[oid], p["input"][0], p["output"][0], slugs[p["input"][1]])
+        for _, oid, p in top
+    ]

@@ -1,0 +1,42 @@
+import hashlib
+from decimal import Decimal
+
+from django.core.cache import cache
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+from dashboard import charts, selectors
+
+METERS = ("input", "output")
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    """Flagship models' published prices over time, and the cheapest offerings today."""
+    now = timezone.now()
+    # Rebuilt when a published price changes, and daily (open steps are drawn up to today).
+    version = f"{selectors.data_version()}:{now:%Y-%m-%d}"
+    key = "home:" + hashlib.sha256(version.encode()).hexdigest()
+    context = cache.get(key)
+    if context is None:
+        offerings = selectors.flagship_offerings()
+        history = selectors.published_history([o.pk for o in offerings], METERS)
+        lines = [
+            charts.PriceLine(
+                name=offering.model.name,
+                meter=meter,
+                steps=[
+                    (s.start, s.end, Decimal(str(s.price)))
+                    for s in history.get((offering.pk, meter), [])
+                ],
+            )
+            for offering in offerings
+            for meter in METERS
+        ]
+        context = {
+            "figure": charts.price_history_figure(lines, until=now),
+            "cheapest": selectors.cheapest_now(now),
+            "model_count": len({o.model_id for o in offerings}),
+        }
+        cache.set(key, context, timeout=3600)
+    return render(request, "dashboard/home.html", context)

@@ -1,0 +1,729 @@
+"""record(): the one entry point that turns quotes into spans and published-price changes."""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Context, Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from tracker.ingest.quotes import Quote, QuoteError
+from tracker.ingest.spans import KeyHistory, Observation, Span, published_timeline, transitions
+from tracker.models import (
+    TOKENS_PER_UNIT,
+    FxRate,
+    LanguageModel,
+    Offering,
+    PendingPrice,
+    PriceChange,
+    PriceSpan,
+    PriceUnit,
+    Provider,
+    ScrapeRun,
+    Source,
+)
+
+log = logging.getLogger(__name__)
+
+Key = tuple[int, str, str]  # (offering_id, meter, tier)
+QUANTUM = Decimal("0.000000000001")
+AMOUNT_QUANTUM = Decimal("0.000000000000000001")
+SIGNIFICANT = Context(prec=15)
+# A complete listing that would drop more than this share of a source's prices is refused:
+# it is far likelier that the page or the parser broke than that half the market vanished.
+MASS_VANISH_SHARE = Decimal("0.5")
+MASS_VANISH_MIN = 10
+# A change whose effective date lies this far before the run observed it is history, not news.
+BACKFILL_SLACK = timedelta(days=1)
+
+
+class IngestError(Exception):
+    """The quotes cannot be recorded as given; nothing was written."""
+
+
+@dataclass(frozen=True)
+class Stated:
+    """A price as the source stated it, with its USD conversion."""
+
+    usd_per_mtok: Decimal
+    amount: Decimal
+    currency: str
+    unit: str
+    fx_rate_id: int | None
+
+    @property
+    def identity(self) -> tuple[str, Decimal]:
+        """What makes two statements the same price (a CNY price is unchanged when FX moves)."""
+        per_mtok = self.amount * Decimal(1_000_000) / TOKENS_PER_UNIT[PriceUnit(self.unit)]
+        return (self.currency, per_mtok.normalize())
+
+
+@dataclass
+class RecordResult:
+    quotes: int = 0
+    spans_created: int = 0
+    spans_extended: int = 0
+    spans_closed: int = 0
+    ignored: int = 0
+    held: int = 0
+    confirmed: int = 0
+    skipped: int = 0
+    change_ids: list[int] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def changes(self) -> int:
+        return len(self.change_ids)
+
+
+def record(
+    source: Source,
+    quotes: Sequence[Quote],
+    observed_at: datetime,
+    *,
+    run: ScrapeRun | None = None,
+    complete: bool = False,
+    backfill: bool = False,
+) -> RecordResult:
+    """Record what `source` stated at `observed_at`. Safe to run twice: the replay is a no-op.
+
+    `complete` says the quotes are the source's whole listing, so a price it no longer lists
+    has vanished (held until a second run confirms it). `backfill` marks the resulting price
+    changes as learnt after the fact. Raises IngestError (writing nothing) on contradictory
+    quotes or a listing that would drop most of the source's prices.
+    """
+    if timezone.is_naive(observed_at):
+        raise IngestError("observed_at must be timezone-aware")
+    result = RecordResult(quotes=len(quotes))
+    with transaction.atomic():
+        # One recorder per source at a time; others wait here rather than interleave.
+        source = Source.objects.select_for_update().get(pk=source.pk)
+        if complete:
+            newest = PriceSpan.objects.filter(source=source).aggregate(m=Max("last_seen_at"))["m"]
+            if newest is not None and observed_at < newest:
+                # Only the newest listing can show that a price is gone; an older one
+                # (a replay, a backfill) says nothing about prices first seen after it.
+                complete = False
+        offerings = _resolve_offerings(quotes, curated=source.kind == Source.Kind.LEDGER)
+        fx = _FxCache()
+        grouped: dict[Key, list[tuple[Observation, Quote]]] = defaultdict(list)
+        for quote in quotes:
+            stated = fx.state(quote, (quote.valid_from or observed_at).date())
+            if stated is None:
+                result.skipped += 1
+                result.warnings.append(
+                    f"{quote.provider}/{quote.provider_model_id} {quote.meter}: no "
+                    f"{quote.currency} exchange rate on or before that date; skipped"
+                )
+                continue
+            key = (offerings[(quote.provider, quote.provider_model_id)], quote.meter, quote.tier)
+            obs = Observation(
+                price=stated.identity,
+                effective_at=quote.valid_from or observed_at,
+                seen_at=observed_at,
+                run=run.pk if run else None,
+                data=stated,
+            )
+            grouped[key].append((obs, quote))
+
+        histories, snapshots = _load_histories(source, grouped.keys(), open_too=complete)
+        pendings = {
+            (p.offering_id, p.meter, p.tier): p
+            for p in PendingPrice.objects.filter(
+                source=source, status=PendingPrice.Status.PENDING
+            ).select_for_update()
+        }
+        open_before = {key for key, hist in histories.items() if hist.open_span is not None}
+        # A replay of a statement that was held and then rejected stays rejected.
+        rejected = {
+            ((p.offering_id, p.meter, p.tier), _pending_identity(p), p.effective_at)
+            for p in PendingPrice.objects.filter(
+                source=source, status=PendingPrice.Status.REJECTED, first_observed_at=observed_at
+            )
+        }
+        for key, items in grouped.items():
+            kept = [(o, q) for o, q in items if (key, o.price, o.effective_at) not in rejected]
+            result.ignored += len(items) - len(kept)
+            if kept:
+                _apply_key(
+                    source, key, kept, histories[key], pendings.get(key), run, observed_at, result
+                )
+        if complete:
+            _handle_vanished(
+                source, open_before, grouped.keys(), histories, pendings, run, observed_at, result
+            )
+        _save_histories(source, histories, snapshots, result)
+        touched = {key for key, hist in histories.items() if _changed(hist, snapshots)}
+        result.change_ids = _sync_published(touched, run, observed_at, backfill)
+    return result
+
+
+def _apply_key(
+    source: Source,
+    key: Key,
+    items: list[tuple[Observation, Quote]],
+    hist: KeyHistory,
+    pending: PendingPrice | None,
+    run: ScrapeRun | None,
+    observed_at: datetime,
+    result: RecordResult,
+) -> None:
+    items.sort(key=lambda item: item[0].effective_at)
+    by_instant: dict[datetime, Observation] = {}
+    for obs, quote in items:
+        other = by_instant.setdefault(obs.effective_at, obs)
+        if other.price != obs.price:
+            raise IngestError(
+                f"{source.slug}: {quote.provider}/{quote.provider_model_id} {quote.meter} "
+                f"{quote.tier or 'base'} has two prices for {obs.effective_at.isoformat()}"
+            )
+    observations = list(by_instant.values())
+    latest = observations[-1]
+    current = hist.open_span
+    # Only a run observed after the one that held a price may confirm or reject it: replaying
+    # or backfilling older observations leaves it pending.
+    later = pending is not None and observed_at > pending.first_observed_at
+    same_as_pending = (
+        pending is not None
+        and pending.kind != PendingPrice.Kind.VANISHED
+        and _pending_identity(pending) == latest.price
+    )
+    is_news = current is not None and latest.effective_at >= current.valid_from
+    kind = None
+    if is_news and current is not None and latest.price != current.price:
+        kind = _suspicion(current.data.usd_per_mtok, latest.data.usd_per_mtok)
+    if kind is not None and current is not None:
+        if same_as_pending and later:
+            assert pending is not None
+            hist.observe(
+                Observation(
+                    latest.price,
+                    pending.effective_at,
+                    pending.first_observed_at,
+                    pending.run_id,
+                    latest.data,
+                )
+            )
+            _resolve(pending, PendingPrice.Status.CONFIRMED, f"confirmed by run {_run_id(run)}")
+            result.confirmed += 1
+        else:
+            if pending is None or later:
+                if pending is not None:
+                    _resolve(pending, PendingPrice.Status.REJECTED, "superseded by a later value")
+                _hold(source, key, kind, latest, current, run)
+            result.held += 1
+            observations = observations[:-1]
+    elif pending is not None and later:
+        _resolve(pending, PendingPrice.Status.REJECTED, "a later run stated an ordinary price")
+    for obs in observations:
+        outcome = hist.observe(obs)
+        if outcome == "created":
+            result.spans_created += 1
+        elif outcome == "extended":
+            result.spans_extended += 1
+        else:
+            result.ignored += 1
+
+
+def _handle_vanished(
+    source: Source,
+    open_before: set[Key],
+    listed: Iterable[Key],
+    histories: dict[Key, KeyHistory],
+    pendings: dict[Key, PendingPrice],
+    run: ScrapeRun | None,
+    observed_at: datetime,
+    result: RecordResult,
+) -> None:
+    """Hold (or, at the second run, close) every open price the listing no longer has."""
+    listed = set(listed)
+    missing = sorted(open_before - listed)
+    if len(missing) >= MASS_VANISH_MIN and len(missing) > len(open_before) * MASS_VANISH_SHARE:
+        raise IngestError(
+            f"{source.slug}: the listing lacks {len(missing)} of {len(open_before)} current "
+            "prices; refusing to treat them as vanished (is the page or the parser broken?)"
+        )
+    for key in missing:
+        hist = histories[key]
+        pending = pendings.get(key)
+        if pending is not None and observed_at <= pending.first_observed_at:
+            continue  # an older listing (replay, backfill) neither confirms nor rejects
+        if pending is not None and pending.kind == PendingPrice.Kind.VANISHED:
+            if hist.close(pending.effective_at):
+                result.spans_closed += 1
+            _resolve(pending, PendingPrice.Status.CONFIRMED, f"still missing in run {_run_id(run)}")
+            result.confirmed += 1
+            continue
+        if pending is not None:
+            _resolve(pending, PendingPrice.Status.REJECTED, "superseded: the price vanished")
+        offering_id, meter, tier = key
+        current = hist.open_span
+        assert current is not None
+        PendingPrice.objects.create(
+            source=source,
+            offering_id=offering_id,
+            meter=meter,
+            tier=tier,
+            kind=PendingPrice.Kind.VANISHED,
+            previous_usd_per_mtok=current.data.usd_per_mtok,
+            effective_at=observed_at,
+            first_observed_at=observed_at,
+            run=run,
+        )
+        result.held += 1
+
+
+def _suspicion(old: Decimal, new: Decimal) -> str | None:
+    factor = Decimal(settings.TRACKER_SUSPICIOUS_FACTOR)
+    if new == 0:
+        return PendingPrice.Kind.ZERO if old > 0 else None
+    if old == 0:
+        return None
+    ratio = new / old
+    if ratio >= factor or ratio <= 1 / factor:
+        return PendingPrice.Kind.JUMP
+    return None
+
+
+def _hold(
+    source: Source, key: Key, kind: str, obs: Observation, current: Span, run: ScrapeRun | None
+) -> None:
+    offering_id, meter, tier = key
+    stated: Stated = obs.data
+    PendingPrice.objects.create(
+        source=source,
+        offering_id=offering_id,
+        meter=meter,
+        tier=tier,
+        kind=kind,
+        usd_per_mtok=stated.usd_per_mtok,
+        original_amount=stated.amount,
+        original_currency=stated.currency,
+        original_unit=stated.unit,
+        previous_usd_per_mtok=current.data.usd_per_mtok,
+        effective_at=obs.effective_at,
+        first_observed_at=obs.seen_at,
+        run=run,
+    )
+
+
+def _pending_identity(pending: PendingPrice) -> tuple[str, Decimal] | None:
+    if pending.original_amount is None:
+        return None
+    return Stated(
+        pending.usd_per_mtok or Decimal(0),
+        pending.original_amount,
+        pending.original_currency,
+        pending.original_unit,
+        None,
+    ).identity
+
+
+def _resolve(pending: PendingPrice, status: str, why: str) -> None:
+    pending.status = status
+    pending.resolution = why
+    pending.resolved_at = timezone.now()
+    pending.save(update_fields=["status", "resolution", "resolved_at"])
+
+
+def _run_id(run: ScrapeRun | None) -> str:
+    return str(run.pk) if run else "(none)"
+
+
+def confirm_pending(pending_id: int) -> RecordResult:
+    """An operator confirms a held price: apply it as if a second run had stated it."""
+    result = RecordResult()
+    with transaction.atomic():
+        pending = PendingPrice.objects.select_for_update().get(pk=pending_id)
+        if pending.status != PendingPrice.Status.PENDING:
+            raise IngestError(f"pending price {pending_id} is already {pending.status}")
+        key = (pending.offering_id, pending.meter, pending.tier)
+        histories, snapshots = _load_histories(pending.source, [key], open_too=False)
+        hist = histories[key]
+        if pending.kind == PendingPrice.Kind.VANISHED:
+            result.spans_closed += int(hist.close(pending.effective_at))
+        else:
+            assert pending.original_amount is not None and pending.usd_per_mtok is not None
+            stated = Stated(
+                pending.usd_per_mtok,
+                pending.original_amount,
+                pending.original_currency,
+                pending.original_unit,
+                None,
+            )
+            hist.observe(
+                Observation(
+                    stated.identity,
+                    pending.effective_at,
+                    pending.first_observed_at,
+                    pending.run_id,
+                    stated,
+                )
+            )
+        _resolve(pending, PendingPrice.Status.CONFIRMED, "confirmed by an operator")
+        _save_histories(pending.source, histories, snapshots, result)
+        result.change_ids = _sync_published({key}, None, timezone.now(), backfill=False)
+    return result
+
+
+# --- loading and saving -------------------------------------------------------------------
+
+_SNAPSHOT_FIELDS = (
+    "valid_from",
+    "valid_to",
+    "observed_until",
+    "first_seen_at",
+    "last_seen_at",
+    "first_run",
+    "last_run",
+)
+
+
+def _snapshot(span: Span) -> tuple[Any, ...]:
+    return tuple(getattr(span, name) for name in _SNAPSHOT_FIELDS)
+
+
+def _load_histories(
+    source: Source, keys: Iterable[Key], *, open_too: bool
+) -> tuple[dict[Key, KeyHistory], dict[int, tuple[Any, ...]]]:
+    wanted = set(keys)
+    offering_ids = sorted({key[0] for key in wanted})
+    rows: list[PriceSpan] = []
+    for chunk in _chunks(offering_ids, 500):
+        rows.extend(PriceSpan.objects.filter(source=source, offering_id__in=chunk))
+    if open_too:
+        rows.extend(
+            PriceSpan.objects.filter(source=source, valid_to__isnull=True).exclude(
+                offering_id__in=offering_ids
+            )
+        )
+    by_key: dict[Key, list[Span]] = defaultdict(list)
+    snapshots: dict[int, tuple[Any, ...]] = {}
+    for row in rows:
+        key = (row.offering_id, row.meter, row.tier)
+        if key not in wanted and not (open_too and row.valid_to is None):
+            continue
+        stated = Stated(
+            row.usd_per_mtok,
+            row.original_amount,
+            row.original_currency,
+            row.original_unit,
+            row.fx_rate_id,
+        )
+        span = Span(
+            price=stated.identity,
+            valid_from=row.valid_from,
+            valid_to=row.valid_to,
+            observed_until=row.observed_until,
+            first_seen_at=row.first_seen_at,
+            last_seen_at=row.last_seen_at,
+            first_run=row.first_run_id,
+            last_run=row.last_run_id,
+            data=stated,
+            id=row.pk,
+        )
+        by_key[key].append(span)
+        snapshots[row.pk] = _snapshot(span)
+    if open_too:
+        wanted |= set(by_key)
+    return {key: KeyHistory(by_key.get(key, [])) for key in wanted}, snapshots
+
+
+def _changed(hist: KeyHistory, snapshots: dict[int, tuple[Any, ...]]) -> bool:
+    return bool(hist.removed) or any(
+        span.id is None or snapshots.get(span.id) != _snapshot(span) for span in hist.spans
+    )
+
+
+def _save_histories(
+    source: Source,
+    histories: dict[Key, KeyHistory],
+    snapshots: dict[int, tuple[Any, ...]],
+    result: RecordResult,
+) -> None:
+    # Order matters for the one-open-span index: deletes, then updates, then inserts.
+    removed = [span.id for hist in histories.values() for span in hist.removed if span.id]
+    if removed:
+        PriceSpan.objects.filter(pk__in=removed).delete()
+    updates: list[PriceSpan] = []
+    creates: list[PriceSpan] = []
+    for (offering_id, meter, tier), hist in histories.items():
+        for span in hist.spans:
+            stated: Stated = span.data
+            row = PriceSpan(
+                pk=span.id,
+                source=source,
+                offering_id=offering_id,
+                meter=meter,
+                tier=tier,
+                usd_per_mtok=stated.usd_per_mtok,
+                original_amount=stated.amount,
+                original_currency=stated.currency,
+                original_unit=stated.unit,
+                fx_rate_id=stated.fx_rate_id,
+                valid_from=span.valid_from,
+                valid_to=span.valid_to,
+                observed_until=span.observed_until,
+                first_seen_at=span.first_seen_at,
+                last_seen_at=span.last_seen_at,
+                first_run_id=span.first_run,
+                last_run_id=span.last_run,
+            )
+            if span.id is None:
+                creates.append(row)
+            elif snapshots.get(span.id) != _snapshot(span):
+                updates.append(row)
+    fields = [*_SNAPSHOT_FIELDS[:5], "first_run", "last_run"]
+    # Most updates only move last_seen_at: those go in bulk. Ones that move a boundary go one
+    # by one, closing ones first, so that a span re-opened in this batch finds no open twin.
+    moved = [row for row in updates if snapshots[row.pk][:2] != (row.valid_from, row.valid_to)]
+    for row in sorted(moved, key=lambda row: row.valid_to is None):
+        row.save(update_fields=fields)
+    # The rest of a run's updates mostly share their new values (last seen now, by this run):
+    # one UPDATE ... WHERE id IN (...) per distinct set of values.
+    same_values: dict[tuple[tuple[str, Any], ...], list[int]] = defaultdict(list)
+    for row in updates:
+        if snapshots[row.pk][:2] == (row.valid_from, row.valid_to):
+            changes = tuple(
+                (name, value)
+                for name, before, value in zip(
+                    _SNAPSHOT_FIELDS, snapshots[row.pk], _row_snapshot(row), strict=True
+                )
+                if before != value
+            )
+            same_values[changes].append(row.pk)
+    for changes, pks in same_values.items():
+        values = {name if name not in ("first_run", "last_run") else f"{name}_id": value
+                  for name, value in changes}  # fmt: skip
+        for chunk in _chunks(pks, 900):
+            PriceSpan.objects.filter(pk__in=chunk).update(**values)
+    PriceSpan.objects.bulk_create(creates, batch_size=1000)
+
+
+def _row_snapshot(row: PriceSpan) -> tuple[Any, ...]:
+    return (
+        row.valid_from,
+        row.valid_to,
+        row.observed_until,
+        row.first_seen_at,
+        row.last_seen_at,
+        row.first_run_id,
+        row.last_run_id,
+    )
+
+
+def _sync_published(
+    keys: set[Key], run: ScrapeRun | None, observed_at: datetime, backfill: bool
+) -> list[int]:
+    """Bring the PriceChange events of `keys` in line with their published timelines."""
+    if not keys:
+        return []
+    ranks = {s.pk: (s.priority, s.slug) for s in Source.objects.all()}
+    offering_ids = sorted({key[0] for key in keys})
+    ranked: dict[Key, list[tuple[tuple[int, str], Span]]] = defaultdict(list)
+    existing: dict[Key, dict[datetime, PriceChange]] = defaultdict(dict)
+    for chunk in _chunks(offering_ids, 500):
+        for row in PriceSpan.objects.filter(offering_id__in=chunk):
+            key = (row.offering_id, row.meter, row.tier)
+            if key in keys:
+                span = Span(
+                    price=row.usd_per_mtok.normalize(),
+                    valid_from=row.valid_from,
+                    valid_to=row.valid_to,
+                    observed_until=row.observed_until,
+                    first_seen_at=row.first_seen_at,
+                    last_seen_at=row.last_seen_at,
+                    data=row,
+                    id=row.pk,
+                )
+                ranked[key].append((ranks[row.source_id], span))
+        for change in PriceChange.objects.filter(offering_id__in=chunk, retracted_at__isnull=True):
+            key = (change.offering_id, change.meter, change.tier)
+            if key in keys:
+                existing[key][change.changed_at] = change
+    now = timezone.now()
+    retract: list[int] = []
+    creates: list[PriceChange] = []
+    for key in keys:
+        have = existing[key]
+        for step in transitions(published_timeline(ranked[key])):
+            old = have.pop(step.at, None)
+            if old is not None and (old.old_usd_per_mtok, old.new_usd_per_mtok) == (
+                step.old,
+                step.new,
+            ):
+                continue
+            if old is not None:
+                retract.append(old.pk)
+            kind = (
+                PriceChange.Kind.LISTED
+                if step.old is None
+                else PriceChange.Kind.DELISTED
+                if step.new is None
+                else PriceChange.Kind.CHANGED
+            )
+            published: PriceSpan | None = step.segment.span.data if step.segment else None
+            old_usd = Decimal(str(step.old)) if step.old is not None else None
+            new_usd = Decimal(str(step.new)) if step.new is not None else None
+            creates.append(
+                PriceChange(
+                    offering_id=key[0],
+                    meter=key[1],
+                    tier=key[2],
+                    kind=kind,
+                    old_usd_per_mtok=old_usd,
+                    new_usd_per_mtok=new_usd,
+                    ratio=PriceChange.ratio_of(old_usd, new_usd),
+                    changed_at=step.at,
+                    detected_at=now,
+                    source_id=published.source_id if published else None,
+                    span=published,
+                    run=run,
+                    is_backfill=backfill or step.at < observed_at - BACKFILL_SLACK,
+                )
+            )
+        retract.extend(change.pk for change in have.values())
+    if retract:
+        PriceChange.objects.filter(pk__in=retract).update(retracted_at=now)
+    created = PriceChange.objects.bulk_create(creates, batch_size=1000)
+    if created and created[0].pk is None:  # a backend that does not return ids
+        return list(
+            PriceChange.objects.filter(detected_at=now, retracted_at__isnull=True).values_list(
+                "pk", flat=True
+            )
+        )
+    return [change.pk for change in created]
+
+
+# --- entities and FX ----------------------------------------------------------------------
+
+
+def _resolve_offerings(quotes: Sequence[Quote], *, curated: bool) -> dict[tuple[str, str], int]:
+    """Map each quote's (provider, provider_model_id) to an Offering id, creating what is new.
+
+    New providers, models and offerings are marked auto_discovered unless the source is curated.
+    """
+    wanted = {(q.provider, q.provider_model_id): q for q in quotes}
+    if not wanted:
+        return {}
+    providers = _ensure_providers(
+        {q.provider: q.provider_name for q in quotes}
+        | {q.creator: "" for q in quotes if q.creator},
+        curated,
+    )
+    found: dict[tuple[str, str], int] = {}
+
+    def lookup() -> None:
+        for chunk in _chunks(sorted(wanted), 500):
+            pmids = [pmid for _, pmid in chunk]
+            for offering_id, provider_slug, pmid in Offering.objects.filter(
+                provider__slug__in={p for p, _ in chunk}, provider_model_id__in=pmids
+            ).values_list("pk", "provider__slug", "provider_model_id"):
+                found[(provider_slug, pmid)] = offering_id
+
+    lookup()
+    missing = [wanted[k] for k in wanted if k not in found]
+    if not missing:
+        return found
+    models = _ensure_models([q for q in quotes if q.key[:2] not in found], providers, curated)
+    Offering.objects.bulk_create(
+        [
+            Offering(
+                provider_id=providers[q.provider],
+                model_id=models[q.model_slug],
+                provider_model_id=q.provider_model_id,
+                auto_discovered=not curated,
+            )
+            for q in missing
+        ],
+        ignore_conflicts=True,
+    )
+    lookup()
+    return found
+
+
+def _ensure_providers(names: dict[str, str], curated: bool) -> dict[str, int]:
+    existing = dict(Provider.objects.filter(slug__in=names).values_list("slug", "pk"))
+    new = [
+        Provider(slug=slug, name=name or slug, auto_discovered=not curated)
+        for slug, name in names.items()
+        if slug not in existing
+    ]
+    if new:
+        Provider.objects.bulk_create(new, ignore_conflicts=True)
+        existing = dict(Provider.objects.filter(slug__in=names).values_list("slug", "pk"))
+    return existing
+
+
+def _ensure_models(quotes: list[Quote], providers: dict[str, int], curated: bool) -> dict[str, int]:
+    # Each hint is taken from the first quote of the model that carries it.
+    hints: dict[str, dict[str, Any]] = defaultdict(dict)
+    for q in quotes:
+        merged = hints[q.model_slug]
+        for name in ("model_name", "creator", "release_date", "context_window", "open_weights"):
+            value = getattr(q, name)
+            if value not in (None, "") and name not in merged:
+                merged[name] = value
+    existing = dict(LanguageModel.objects.filter(slug__in=hints).values_list("slug", "pk"))
+    new = [
+        LanguageModel(
+            slug=slug,
+            name=hint.get("model_name", slug),
+            creator_id=providers.get(hint["creator"]) if "creator" in hint else None,
+            release_date=hint.get("release_date"),
+            context_window=hint.get("context_window"),
+            open_weights=hint.get("open_weights"),
+            auto_discovered=not curated,
+        )
+        for slug, hint in hints.items()
+        if slug not in existing
+    ]
+    if new:
+        LanguageModel.objects.bulk_create(new, ignore_conflicts=True)
+        existing = dict(LanguageModel.objects.filter(slug__in=hints).values_list("slug", "pk"))
+    return existing
+
+
+class _FxCache:
+    """Converts stated prices to USD with the FxRate of the date (nearest earlier)."""
+
+    def __init__(self) -> None:
+        self._rates: dict[tuple[str, date], FxRate | None] = {}
+
+    def state(self, quote: Quote, on: date) -> Stated | None:
+        # 15 significant digits: what both databases keep exactly (SQLite stores a float), and
+        # more than any price list states; it also absorbs float noise such as 1.0399999999999998.
+        amount = SIGNIFICANT.create_decimal(quote.amount).quantize(AMOUNT_QUANTUM).normalize()
+        per_mtok = SIGNIFICANT.create_decimal(
+            amount * Decimal(1_000_000) / TOKENS_PER_UNIT[PriceUnit(quote.unit)]
+        )
+        if quote.currency == "USD":
+            return Stated(per_mtok.quantize(QUANTUM), amount, "USD", quote.unit, None)
+        rate = self._rate(quote.currency, on)
+        if rate is None:
+            return None
+        usd = (per_mtok / rate.per_usd).quantize(QUANTUM)
+        return Stated(usd, amount, quote.currency, quote.unit, rate.pk)
+
+    def _rate(self, currency: str, on: date) -> FxRate | None:
+        if (currency, on) not in self._rates:
+            self._rates[(currency, on)] = (
+                FxRate.objects.filter(currency=currency, date__lte=on).order_by("-date").first()
+            )
+        return self._rates[(currency, on)]
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+__all__ = ["IngestError", "QuoteError", "RecordResult", "confirm_pending", "record"]

@@ -1,0 +1,192 @@
+"""Running sources: fetch -> archive the payload -> parse -> record, written down as a ScrapeRun.
+
+Plain functions; tracker/tasks.py and the management commands are thin shells around them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import zlib
+from datetime import datetime, timedelta
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from scrapers import ADAPTERS
+from scrapers.base import Adapter, Fetched, FetchError, HttpClient, ParseError
+from tracker.ingest import IngestError, QuoteError, record
+from tracker.models import Payload, ScrapeRun, Source
+
+log = logging.getLogger(__name__)
+
+# A run still 'running' after this long lost its worker (the task time limit is 10 minutes).
+STALE_RUN_AFTER = timedelta(minutes=15)
+
+
+class TransientError(Exception):
+    """The run failed for a reason that may pass (network): the task retries it."""
+
+
+def adapter_for(slug: str) -> Adapter:
+    try:
+        return ADAPTERS[slug]
+    except KeyError:
+        known = ", ".join(sorted(ADAPTERS))
+        raise KeyError(f"no adapter for source {slug!r} (known: {known})") from None
+
+
+def ensure_sources() -> list[Source]:
+    """Create a Source row for every registered adapter; never overwrite what an admin edited."""
+    sources = []
+    for slug, adapter in ADAPTERS.items():
+        source, _ = Source.objects.get_or_create(
+            slug=slug,
+            defaults={
+                "name": adapter.NAME,
+                "kind": adapter.KIND,
+                "priority": adapter.PRIORITY,
+                "interval": adapter.INTERVAL,
+                "licence": adapter.LICENCE,
+            },
+        )
+        sources.append(source)
+    return sources
+
+
+def archive(fetched: Fetched) -> Payload:
+    """Store the raw bytes once per content hash. Safe to call twice with the same bytes."""
+    digest = hashlib.sha256(fetched.body).hexdigest()
+    existing = Payload.objects.filter(sha256=digest).first()
+    if existing is not None:
+        return existing
+    try:
+        with transaction.atomic():
+            return Payload.objects.create(
+                sha256=digest,
+                body=zlib.compress(fetched.body, 6),
+                size_bytes=len(fetched.body),
+                content_type=fetched.content_type[:200],
+                url=fetched.url[:1000],
+                first_fetched_at=fetched.fetched_at,
+            )
+    except IntegrityError:  # another worker archived the same bytes a moment ago
+        return Payload.objects.get(sha256=digest)
+
+
+def payload_bytes(payload: Payload) -> bytes:
+    return zlib.decompress(bytes(payload.body))
+
+
+def run_source(
+    slug: str,
+    *,
+    trigger: str = ScrapeRun.Trigger.MANUAL,
+    url: str | None = None,
+    observed_at: datetime | None = None,
+    body: bytes | None = None,
+    task_id: str = "",
+    client: HttpClient | None = None,
+) -> ScrapeRun:
+    """Fetch (or take `body`), archive, parse and record one source; return its ScrapeRun.
+
+    Failures are written on the run (status 'failed', error) and nothing is recorded from a
+    payload that did not parse. A fetch failure is re-raised as TransientError after the run is
+    saved, so that a task can retry. `observed_at` backdates a payload (backfill).
+    """
+    adapter = adapter_for(slug)
+    source = Source.objects.get(slug=slug)
+    now = timezone.now()
+    target = url or source.url or adapter.URL
+    run = ScrapeRun.objects.create(
+        source=source,
+        trigger=trigger,
+        url=target[:1000],
+        observed_at=observed_at or now,
+        started_at=now,
+        task_id=task_id,
+    )
+    transient: Exception | None = None
+    try:
+        if body is None:
+            fetched = adapter.fetch(client or HttpClient(), target)
+            fetched = Fetched(fetched.body, fetched.url, run.observed_at, fetched.content_type)
+        else:
+            fetched = Fetched(body, target, run.observed_at)
+        run.payload = archive(fetched)
+        parsed = adapter.parse(fetched)
+        run.skipped = sum(parsed.skipped.values())
+        result = record(
+            source,
+            parsed.quotes,
+            run.observed_at,
+            run=run,
+            complete=adapter.COMPLETE and trigger != ScrapeRun.Trigger.INGEST,
+            backfill=trigger in (ScrapeRun.Trigger.INGEST, ScrapeRun.Trigger.SEED),
+        )
+        run.status = ScrapeRun.Status.SUCCEEDED
+        run.quotes = result.quotes
+        run.spans_created = result.spans_created
+        run.spans_extended = result.spans_extended
+        run.changes = result.changes
+        run.held = result.held
+        notes = [*result.warnings]
+        if parsed.skipped:
+            notes.insert(0, f"skipped: {parsed.skipped_summary()}")
+        run.error = "\n".join(notes)
+    except FetchError as exc:
+        run.status, run.error, transient = ScrapeRun.Status.FAILED, str(exc), exc
+    except (ParseError, IngestError, QuoteError) as exc:
+        run.status, run.error = ScrapeRun.Status.FAILED, str(exc)
+    except Exception as exc:
+        run.status = ScrapeRun.Status.FAILED
+        run.error = f"unexpected {exc.__class__.__name__}: {exc}"
+        log.exception("source %s: run %s failed", slug, run.pk)
+    finally:
+        run.finished_at = timezone.now()
+        run.save()
+    if run.status == ScrapeRun.Status.FAILED:
+        log.warning("source %s: run %s failed: %s", slug, run.pk, run.error)
+    if transient is not None:
+        raise TransientError(str(transient)) from transient
+    return run
+
+
+def due_sources(now: datetime) -> list[str]:
+    """Claim every enabled source that is due and move its next slot; return their slugs.
+
+    The claim is a conditional update, so two schedulers ticking at once never both enqueue the
+    same source. Also marks runs whose worker vanished as failed.
+    """
+    ScrapeRun.objects.filter(
+        status=ScrapeRun.Status.RUNNING, started_at__lt=now - STALE_RUN_AFTER
+    ).update(
+        status=ScrapeRun.Status.FAILED,
+        finished_at=now,
+        error="worker lost: the run never finished (it is retried at the next slot)",
+    )
+    claimed = []
+    due = Source.objects.filter(enabled=True).filter(
+        Q(next_due_at__isnull=True) | Q(next_due_at__lte=now)
+    )
+    for source in due:
+        updated = Source.objects.filter(pk=source.pk, next_due_at=source.next_due_at).update(
+            next_due_at=now + source.interval
+        )
+        if updated == 1:
+            claimed.append(source.slug)
+    return claimed
+
+
+def describe(run: ScrapeRun) -> str:
+    """The one-line summary the management commands print."""
+    took = (run.finished_at - run.started_at).total_seconds() if run.finished_at else 0.0
+    line = (
+        f"{run.source.slug}: run {run.pk} {run.status} in {took:.1f}s: {run.quotes} quotes, "
+        f"{run.spans_created} spans created, {run.spans_extended} extended, "
+        f"{run.changes} price changes, {run.held} held, {run.skipped} skipped"
+    )
+    if run.status == ScrapeRun.Status.FAILED:
+        line += f" - {run.error}"
+    return line

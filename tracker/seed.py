@@ -1,0 +1,33 @@
+"""Loading the bundled data: sources, the ledger, and genai-prices' packaged price map."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+
+from scrapers import genai_prices, ledger
+from tracker import scraping
+from tracker.models import ScrapeRun
+
+
+def seed(say: Callable[[str], None] = print) -> list[ScrapeRun]:
+    """Load every bundled dataset. Idempotent: a payload already recorded is not recorded again."""
+    scraping.ensure_sources()
+    runs = []
+    genai_body, genai_url = genai_prices.bundled()
+    bundles = [
+        (ledger.SLUG, ledger.PATH.read_bytes(), ledger.URL),
+        (genai_prices.SLUG, genai_body, genai_url),
+    ]
+    for slug, body, url in bundles:
+        digest = hashlib.sha256(body).hexdigest()
+        done = ScrapeRun.objects.filter(
+            source__slug=slug, payload__sha256=digest, status=ScrapeRun.Status.SUCCEEDED
+        ).exists()
+        if done:
+            say(f"{slug}: {url} already recorded")
+            continue
+        run = scraping.run_source(slug, trigger=ScrapeRun.Trigger.SEED, url=url, body=body)
+        say(scraping.describe(run))
+        runs.append(run)
+    return runs
