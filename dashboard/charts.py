@@ -22,6 +22,7 @@ class PriceLine:
     name: str
     meter: str
     steps: list[tuple[datetime, datetime | None, Decimal]]
+    featured: bool = True  # drawn at first; the others wait in the legend
 
 
 def step_points(
@@ -77,6 +78,7 @@ def price_history_figure(lines: list[PriceLine], until: datetime) -> dict[str, A
             mode="lines",
             line={"shape": "hv", "width": 2, "color": colours[line.name]},
             connectgaps=False,
+            visible=True if line.featured else "legendonly",
             hovertemplate=f"<b>{line.name}</b> {line.meter}<br>%{{x|%Y-%m-%d}}: "
             "$%{y:,.4~f} per 1M tokens<extra></extra>",
             row=row,

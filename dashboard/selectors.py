@@ -48,11 +48,24 @@ def published_history(
     return {key: published_timeline(spans) for key, spans in ranked.items()}
 
 
+# Shown by default on the home chart; the ledger's other models are one legend click away.
+# An editorial choice: one or two models per maker and generation, 2021 to today.
+FEATURED_MODELS = frozenset(
+    {
+        "davinci", "gpt-3.5-turbo-0301", "gpt-4", "gpt-4-turbo", "gpt-4o", "gpt-4o-mini", "o1",
+        "o3", "gpt-4.1", "gpt-5", "claude-2.0", "claude-3-opus", "claude-3-5-sonnet",
+        "claude-sonnet-4", "claude-opus-4-5", "gemini-1.5-pro", "gemini-2.0-flash",
+        "gemini-2.5-pro", "deepseek-chat", "deepseek-reasoner", "llama-3-70b-instruct",
+        "mistral-large",
+    }
+)  # fmt: skip
+
+
 def flagship_offerings() -> list[Offering]:
     """Offerings the bundled ledger tracks: the flagship models, sold by their makers."""
     return list(
         Offering.objects.filter(pricespan__source__kind=Source.Kind.LEDGER)
-        .select_related("provider", "model")
+        .select_related("provider", "model", "model__creator")
         .distinct()
         .order_by("model__name")
     )
@@ -72,8 +85,9 @@ class CurrentPrice:
 
 
 def cheapest_now(now: datetime, limit: int = 20) -> list[CurrentPrice]:
-    """Offerings with both an input and an output price in force now (base tier, not free),
-    cheapest blended first. Each price is the most authoritative source's."""
+    """The cheapest offering of each model with an input and an output price in force now
+    (base tier, not free), cheapest blended first. Each price is the most authoritative
+    source's."""
     ranks = _ranks()
     best: dict[tuple[int, str], tuple[tuple[int, str], Decimal, int]] = {}
     rows = PriceSpan.objects.filter(
@@ -96,7 +110,15 @@ def cheapest_now(now: datetime, limit: int = 20) -> list[CurrentPrice]:
         if "input" in p and "output" in p and p["input"][0] > 0 and p["output"][0] > 0
     ]
     candidates.sort(key=lambda c: (c[0], c[1]))
-    top = candidates[:limit]
+    model_of = dict(
+        Offering.objects.filter(pk__in=[c[1] for c in candidates]).values_list("pk", "model_id")
+    )
+    top: list[tuple[Decimal, int, dict[str, tuple[Decimal, int]]]] = []
+    models_seen: set[int] = set()
+    for candidate in candidates:  # the cheapest offering of each model
+        if model_of[candidate[1]] not in models_seen and len(top) < limit:
+            models_seen.add(model_of[candidate[1]])
+            top.append(candidate)
     offerings = Offering.objects.select_related("provider", "model").in_bulk(
         [offering_id for _, offering_id, _ in top]
     )

@@ -7,6 +7,7 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from dashboard import charts, selectors
+from tracker.models import Offering
 
 METERS = ("input", "output")
 
@@ -23,7 +24,8 @@ def home(request: HttpRequest) -> HttpResponse:
         history = selectors.published_history([o.pk for o in offerings], METERS)
         lines = [
             charts.PriceLine(
-                name=offering.model.name,
+                name=_label(offering),
+                featured=offering.model.slug in selectors.FEATURED_MODELS,
                 meter=meter,
                 steps=[
                     (s.start, s.end, Decimal(str(s.price)))
@@ -40,3 +42,11 @@ def home(request: HttpRequest) -> HttpResponse:
         }
         cache.set(key, context, timeout=3600)
     return render(request, "dashboard/home.html", context)
+
+
+def _label(offering: Offering) -> str:
+    """The model's name, and the seller's where it is not the model's maker."""
+    creator = offering.model.creator
+    if creator is None or creator.pk == offering.provider_id:
+        return offering.model.name
+    return f"{offering.model.name} on {offering.provider.name}"

@@ -43,3 +43,10 @@ def test_hover_shows_the_exact_price_and_date():
     )
     assert "%{x|%Y-%m-%d}" in fig["data"][0]["hovertemplate"]
     assert "$%{y" in fig["data"][0]["hovertemplate"]
+
+
+def test_models_not_featured_wait_in_the_legend():
+    lines = [
+        PriceLine("Claude 2.1", "input", [(D(2023, 11, 21), None, Decimal(8))], featured=False)
+    ]
+    assert price_history_figure(lines, NOW)["data"][0]["visible"] == "legendonly"

@@ -87,3 +87,19 @@ def test_spans_csv_refuses_an_unknown_meter_naming_the_parameter(client, recorde
     response = client.get("/export/spans.csv?meter=tokens")
     assert response.status_code == 400
     assert response.content.decode().startswith("meter:")
+
+
+def test_cheapest_table_lists_each_model_once_at_its_cheapest_provider(client, make_source):
+    src = make_source()
+    record(
+        src,
+        [
+            Quote("host-a", "llama", "input", Decimal(1), model="llama-3"),
+            Quote("host-a", "llama", "output", Decimal(1), model="llama-3"),
+            Quote("host-b", "meta/llama", "input", Decimal("0.5"), model="llama-3"),
+            Quote("host-b", "meta/llama", "output", Decimal("0.5"), model="llama-3"),
+        ],
+        at(0),
+    )
+    html = client.get("/").content.decode()
+    assert "<code>meta/llama</code>" in html and "<code>llama</code>" not in html
