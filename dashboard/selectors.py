@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from django.db.models import Max, Q
 
+from tracker.ingest.record import published_span
 from tracker.ingest.spans import Segment, Span, published_timeline
 from tracker.models import Offering, PriceChange, PriceSpan, Source
 
@@ -35,16 +36,7 @@ def published_history(
         offering_id__in=list(offering_ids), meter__in=list(meters), tier=tier
     ).only("offering_id", "meter", "source_id", "usd_per_mtok", "valid_from", "valid_to")
     for row in rows:
-        span = Span(
-            price=row.usd_per_mtok,
-            valid_from=row.valid_from,
-            valid_to=row.valid_to,
-            observed_until=row.valid_from,
-            first_seen_at=row.valid_from,
-            last_seen_at=row.valid_from,
-            data=row.source_id,
-        )
-        ranked[(row.offering_id, row.meter)].append((ranks[row.source_id], span))
+        ranked[(row.offering_id, row.meter)].append((ranks[row.source_id], published_span(row)))
     return {key: published_timeline(spans) for key, spans in ranked.items()}
 
 

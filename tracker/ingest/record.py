@@ -520,6 +520,20 @@ def _row_snapshot(row: PriceSpan) -> tuple[Any, ...]:
     )
 
 
+def published_span(row: PriceSpan) -> Span:
+    """A stored span as the published timeline sees it: its USD price, its row as data."""
+    return Span(
+        price=row.usd_per_mtok.normalize(),
+        valid_from=row.valid_from,
+        valid_to=row.valid_to,
+        observed_until=row.valid_from,
+        first_seen_at=row.valid_from,
+        last_seen_at=row.valid_from,
+        data=row,
+        id=row.pk,
+    )
+
+
 def _sync_published(
     keys: set[Key], run: ScrapeRun | None, observed_at: datetime, backfill: bool
 ) -> list[int]:
@@ -534,17 +548,7 @@ def _sync_published(
         for row in PriceSpan.objects.filter(offering_id__in=chunk):
             key = (row.offering_id, row.meter, row.tier)
             if key in keys:
-                span = Span(
-                    price=row.usd_per_mtok.normalize(),
-                    valid_from=row.valid_from,
-                    valid_to=row.valid_to,
-                    observed_until=row.observed_until,
-                    first_seen_at=row.first_seen_at,
-                    last_seen_at=row.last_seen_at,
-                    data=row,
-                    id=row.pk,
-                )
-                ranked[key].append((ranks[row.source_id], span))
+                ranked[key].append((ranks[row.source_id], published_span(row)))
         for change in PriceChange.objects.filter(offering_id__in=chunk, retracted_at__isnull=True):
             key = (change.offering_id, change.meter, change.tier)
             if key in keys:
@@ -726,4 +730,11 @@ def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
         yield items[start : start + size]
 
 
-__all__ = ["IngestError", "QuoteError", "RecordResult", "confirm_pending", "record"]
+__all__ = [
+    "IngestError",
+    "QuoteError",
+    "RecordResult",
+    "confirm_pending",
+    "published_span",
+    "record",
+]

@@ -4,7 +4,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from tracker import scraping
-from tracker.management.commands.scrape import parse_when
+from tracker.management.commands.scrape import known_source, parse_when
 from tracker.models import ScrapeRun
 
 
@@ -18,11 +18,7 @@ class Command(BaseCommand):
         parser.add_argument("--url", default="", help="where the payload came from, for the record")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        scraping.ensure_sources()
-        try:
-            scraping.adapter_for(options["source"])
-        except KeyError as exc:
-            raise CommandError(str(exc.args[0])) from None
+        known_source(options["source"])
         path: Path = options["path"]
         try:
             body = path.read_bytes()

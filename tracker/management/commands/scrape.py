@@ -18,6 +18,16 @@ def parse_when(value: str) -> datetime:
     return when
 
 
+def known_source(slug: str) -> str:
+    """Make sure the registered sources exist; refuse a slug no adapter serves."""
+    scraping.ensure_sources()
+    try:
+        scraping.adapter_for(slug)
+    except KeyError as exc:
+        raise CommandError(str(exc.args[0])) from None
+    return slug
+
+
 class Command(BaseCommand):
     help = "Scrape one source now (synchronously) and print a one-line summary."
 
@@ -27,11 +37,7 @@ class Command(BaseCommand):
         parser.add_argument("--observed-at", help="ISO 8601 time the prices are recorded at")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        scraping.ensure_sources()
-        try:
-            scraping.adapter_for(options["source"])
-        except KeyError as exc:
-            raise CommandError(str(exc.args[0])) from None
+        known_source(options["source"])
         observed_at = parse_when(options["observed_at"]) if options["observed_at"] else None
         try:
             run = scraping.run_source(
