@@ -14,6 +14,7 @@ from typing import Protocol
 import httpx
 from django.conf import settings
 
+from tracker.analogies import Row
 from tracker.ingest import Quote
 
 
@@ -31,6 +32,8 @@ class Fetched:
 class Parsed:
     quotes: list[Quote]
     skipped: Counter[str] = field(default_factory=Counter)  # reason -> how many entries
+    # Reference sources (analogy series, CPI) yield rows per series slug instead of quotes.
+    series: dict[str, list[Row]] = field(default_factory=dict)
 
     def skipped_summary(self) -> str:
         return "; ".join(f"{n} {reason}" for reason, n in self.skipped.most_common())

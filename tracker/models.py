@@ -424,21 +424,40 @@ class PriceChange(SpanKey):
 
 
 class Series(models.Model):
-    """A historical price series used as an analogy (aluminium after 1886, ...)."""
+    """A historical series used as an analogy (aluminium after 1886, ...), or the CPI.
+
+    Points keep the value as published; `real` is computed in dollars of `cpi_base_year`.
+    """
+
+    class Kind(models.TextChoices):
+        PRICE = "price"
+        QUANTITY = "quantity"
+        INDEX = "index"
+
+    class Basis(models.TextChoices):
+        NOMINAL = "nominal", "Current dollars of each year"
+        REAL = "real", "Constant dollars of basis_year"
 
     slug = models.CharField(max_length=64, unique=True, validators=[SLUG_RE])
     title = models.CharField(max_length=200)
-    unit = models.CharField(max_length=100)
+    unit = models.CharField(max_length=200)
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.PRICE)
+    basis = models.CharField(max_length=10, choices=Basis.choices, default=Basis.NOMINAL)
+    basis_year = models.PositiveSmallIntegerField(null=True, blank=True)
     source = models.TextField()
-    source_url = models.URLField(blank=True)
-    licence = models.CharField(max_length=200, blank=True)
+    source_url = models.URLField(max_length=500, blank=True)
+    licence = models.CharField(max_length=300, blank=True)
     notes = models.TextField(blank=True)
+    splice = models.TextField(blank=True)
     breakthrough_date = models.DateField(null=True, blank=True)
-    breakthrough_event = models.CharField(max_length=200, blank=True)
-    cpi_base_year = models.PositiveSmallIntegerField(null=True, blank=True)
+    breakthrough_event = models.CharField(max_length=300, blank=True)
+    cpi_base_year = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="The year whose dollars `real` values are in."
+    )
 
     class Meta:
         verbose_name_plural = "series"
+        ordering = ["slug"]
 
     def __str__(self) -> str:
         return self.title
@@ -452,17 +471,35 @@ class SeriesPoint(models.Model):
 
     series = models.ForeignKey(Series, on_delete=models.CASCADE, related_name="points")
     date = models.DateField()
-    nominal = models.DecimalField(max_digits=24, decimal_places=10)
-    real = models.DecimalField(max_digits=24, decimal_places=10, null=True, blank=True)
+    value = models.DecimalField(
+        max_digits=30,
+        decimal_places=12,
+        help_text="As published, in the series' unit and basis.",
+    )
+    nominal = models.DecimalField(
+        max_digits=30,
+        decimal_places=12,
+        null=True,
+        blank=True,
+        help_text="Current dollars of the point's year (derived via CPI for real series).",
+    )
+    real = models.DecimalField(
+        max_digits=30,
+        decimal_places=12,
+        null=True,
+        blank=True,
+        help_text="Constant dollars of the series' cpi_base_year (prices only).",
+    )
     quality = models.CharField(max_length=12, choices=Quality.choices, default=Quality.MEASURED)
     note = models.CharField(max_length=500, blank=True)
+    source = models.CharField(max_length=500, blank=True)
 
     class Meta:
         ordering = ["series", "date"]
         constraints = [
             models.UniqueConstraint(fields=["series", "date"], name="seriespoint_unique_date"),
-            models.CheckConstraint(condition=Q(nominal__gte=0), name="seriespoint_nonneg"),
+            models.CheckConstraint(condition=Q(value__gte=0), name="seriespoint_nonneg"),
         ]
 
     def __str__(self) -> str:
-        return f"{self.series.slug} {self.date} {self.nominal}"
+        return f"{self.series.slug} {self.date} {self.value}"

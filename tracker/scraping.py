@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from scrapers import ADAPTERS
 from scrapers.base import Adapter, Fetched, FetchError, HttpClient, ParseError
+from tracker import analogies
 from tracker.ingest import IngestError, QuoteError, record
 from tracker.models import Payload, ScrapeRun, Source
 
@@ -117,6 +118,12 @@ def run_source(
         run.payload = archive(fetched)
         parsed = adapter.parse(fetched)
         run.skipped = sum(parsed.skipped.values())
+        if parsed.series:
+            created, updated = analogies.record_rows(parsed.series)
+            run.status = ScrapeRun.Status.SUCCEEDED
+            run.quotes = sum(len(rows) for rows in parsed.series.values())
+            run.spans_created, run.spans_extended = created, updated
+            return run
         result = record(
             source,
             parsed.quotes,

@@ -6,12 +6,14 @@ import hashlib
 from collections.abc import Callable
 
 from scrapers import genai_prices, ledger
-from tracker import scraping
+from tracker import analogies, scraping
 from tracker.models import ScrapeRun
 
 
 def seed(say: Callable[[str], None] = print) -> list[ScrapeRun]:
     """Load every bundled dataset. Idempotent: a payload already recorded is not recorded again."""
+    series = analogies.load_bundled()
+    say(f"analogies: {len(series)} series loaded")
     scraping.ensure_sources()
     runs = []
     genai_body, genai_url = genai_prices.bundled()
