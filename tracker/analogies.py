@@ -276,9 +276,13 @@ class Fit:
         rate = math.log(1 + self.annual_change)
         return math.log(0.5) / rate if rate < 0 else None
 
-    def describe(self) -> str:
+    def describe(self, *, price: bool = True) -> str:
+        """'-27.2 %/yr, x23.8 cheaper per decade (years 2-10 ...)'; for a quantity, 'more'."""
+        falling = self.decade_factor >= 1
+        factor = self.decade_factor if falling else 1 / self.decade_factor
+        word = ("cheaper" if falling else "dearer") if price else ("less" if falling else "more")
         return (
-            f"{self.annual_change * 100:+.1f} %/yr, x{self.decade_factor:.3g} cheaper per decade "
+            f"{self.annual_change * 100:+.1f} %/yr, x{factor:.3g} {word} per decade "
             f"(years {self.start:g}-{self.end:g} after the breakthrough, {self.points} points)"
         )
 

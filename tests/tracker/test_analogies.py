@@ -247,3 +247,35 @@ def test_analogies_command_prints_span_fit_and_source(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "metal (Test price; US$ per kg; 1888-1896, 2 points)" in out
     assert "breakthrough 1886" in out and "%/yr" in out and "source: Test [CC0]" in out
+
+
+def test_a_growing_quantity_is_described_as_more_not_cheaper():
+    fit = fit_decline(align([Point(1895, 1150), Point(1900, 6800)], 1886))
+    assert "more per decade" in fit.describe(price=False)
+
+
+def test_a_rising_price_is_described_as_dearer():
+    fit = fit_decline(align([Point(2000, 1), Point(2010, 2)], 2000))
+    assert "x2 dearer per decade" in fit.describe()
+
+
+@pytest.mark.parametrize("path", analogies.bundled_files(), ids=lambda p: p.stem)
+def test_every_bundled_series_parses_and_cites_its_source_and_licence(path):
+    parsed = read_series_file(path)
+    assert parsed.rows and parsed.meta["source"] and parsed.meta["licence"]
+    assert [r.when for r in parsed.rows] == sorted({r.when for r in parsed.rows})
+
+
+def test_the_bundled_aluminium_series_holds_the_1888_to_1896_collapse():
+    rows = {r.when.year: r for r in read_series_file(analogies.SERIES_DIR / "aluminium.csv").rows}
+    assert (rows[1888].value, rows[1896].value) == (Decimal("11.0"), Decimal("0.8708"))
+    assert rows[1852].quality == "approximate"  # "$1,200/kg in 1852" has no primary source
+
+
+@pytest.mark.django_db
+def test_seed_loads_every_bundled_series_with_real_prices():
+    analogies.load_bundled()
+    aluminium = Series.objects.get(slug="aluminium")
+    assert Series.objects.count() == len(analogies.bundled_files())
+    assert aluminium.cpi_base_year is not None and aluminium.breakthrough_date.year == 1886
+    assert aluminium.points.filter(real__isnull=True).count() == 0

@@ -44,4 +44,5 @@ class Command(BaseCommand):
             fit = analogies.fit_decline(aligned, 0, window)
         except ValueError as exc:
             return f"breakthrough {year0}: not fitted ({exc})"
-        return f"breakthrough {year0} ({series.breakthrough_event}): {fit.describe()}, {basis}"
+        described = fit.describe(price=series.kind != Series.Kind.QUANTITY)
+        return f"breakthrough {year0} ({series.breakthrough_event}): {described}, {basis}"
