@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Protocol
 
 import httpx
@@ -28,12 +29,23 @@ class Fetched:
     content_type: str = ""
 
 
+@dataclass(frozen=True)
+class FxQuote:
+    """A reference exchange rate: how many units of `currency` one US dollar bought on `day`."""
+
+    day: date
+    currency: str
+    per_usd: Decimal
+
+
 @dataclass
 class Parsed:
     quotes: list[Quote]
     skipped: Counter[str] = field(default_factory=Counter)  # reason -> how many entries
-    # Reference sources (analogy series, CPI) yield rows per series slug instead of quotes.
+    # Reference sources yield these instead of quotes: rows per analogy series slug (series,
+    # CPI), and exchange rates (FX).
     series: dict[str, list[Row]] = field(default_factory=dict)
+    fx_rates: list[FxQuote] = field(default_factory=list)
 
     def skipped_summary(self) -> str:
         return "; ".join(f"{n} {reason}" for reason, n in self.skipped.most_common())

@@ -15,10 +15,10 @@ from django.db.models import Q
 from django.utils import timezone
 
 from scrapers import ADAPTERS
-from scrapers.base import Adapter, Fetched, FetchError, HttpClient, ParseError
+from scrapers.base import Adapter, Fetched, FetchError, FxQuote, HttpClient, ParseError
 from tracker import analogies
 from tracker.ingest import IngestError, QuoteError, record
-from tracker.models import Payload, ScrapeRun, Source
+from tracker.models import FxRate, Payload, ScrapeRun, Source
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +118,12 @@ def run_source(
         run.payload = archive(fetched)
         parsed = adapter.parse(fetched)
         run.skipped = sum(parsed.skipped.values())
+        if parsed.fx_rates:
+            created, updated = record_fx_rates(parsed.fx_rates, source.name)
+            run.status = ScrapeRun.Status.SUCCEEDED
+            run.quotes = len(parsed.fx_rates)
+            run.spans_created, run.spans_extended = created, updated
+            return run
         if parsed.series:
             created, updated = analogies.record_rows(parsed.series)
             run.status = ScrapeRun.Status.SUCCEEDED
@@ -158,6 +164,25 @@ def run_source(
     if transient is not None:
         raise TransientError(str(transient)) from transient
     return run
+
+
+def record_fx_rates(rates: list[FxQuote], source_name: str) -> tuple[int, int]:
+    """Upsert daily reference rates by (date, currency); returns (created, updated). Idempotent."""
+    created = updated = 0
+    with transaction.atomic():
+        for rate in rates:
+            row, made = FxRate.objects.get_or_create(
+                date=rate.day,
+                currency=rate.currency,
+                defaults={"per_usd": rate.per_usd, "source": source_name[:100]},
+            )
+            if made:
+                created += 1
+            elif row.per_usd != rate.per_usd:
+                row.per_usd = rate.per_usd
+                row.save(update_fields=["per_usd"])
+                updated += 1
+    return created, updated
 
 
 def due_sources(now: datetime) -> list[str]:
