@@ -6,11 +6,15 @@ An adapter is a module with SLUG, NAME, URL, KIND, PRIORITY, INTERVAL, COMPLETE,
 
 from __future__ import annotations
 
+import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from email.utils import parsedate_to_datetime
 from typing import Protocol
+from urllib.parse import urlsplit
 
 import httpx
 from django.conf import settings
@@ -27,6 +31,9 @@ class Fetched:
     url: str
     fetched_at: datetime
     content_type: str = ""
+    etag: str = ""
+    last_modified: str = ""
+    not_modified: bool = False  # a 304: the body is empty, the source is as last fetched
 
 
 @dataclass(frozen=True)
@@ -52,7 +59,12 @@ class Parsed:
 
 
 class FetchError(Exception):
-    """The source could not be fetched (network, HTTP status, size). Worth retrying."""
+    """The source could not be fetched (network, HTTP status, size). Worth retrying, after
+    `retry_after` seconds when the server said so."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class ParseError(Exception):
@@ -79,19 +91,70 @@ class Adapter(Protocol):
 
 
 class HttpClient:
-    """Fetches public URLs with a timeout, our User-Agent and a size cap."""
+    """The one way sources are fetched: http(s) only, an identifying User-Agent, connect and
+    total timeouts, at most 3 redirects, a streamed size cap, conditional requests, and a few
+    quick retries on 429 and 5xx that honour Retry-After.
 
-    def __init__(self, *, timeout: float | None = None, max_bytes: int | None = None) -> None:
+    Pass the validators of the last response (`etag`, `last_modified`) and an unchanged source
+    answers 304: `get()` then returns a Fetched with `not_modified` and no body.
+    """
+
+    RETRIES = 2  # after the first attempt; the Celery task retries further, later
+    MAX_WAIT = 30.0  # a Retry-After longer than this is left to the task's retry
+
+    def __init__(
+        self,
+        *,
+        timeout: float | None = None,
+        connect_timeout: float | None = None,
+        max_bytes: int | None = None,
+        etag: str = "",
+        last_modified: str = "",
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.timeout = timeout or settings.TRACKER_HTTP_TIMEOUT
+        self.connect_timeout = connect_timeout or settings.TRACKER_HTTP_CONNECT_TIMEOUT
         self.max_bytes = max_bytes or settings.TRACKER_MAX_PAYLOAD_BYTES
+        self.etag, self.last_modified = etag, last_modified
+        self.sleep = sleep
 
     def get(self, url: str, clock: datetime) -> Fetched:
+        if urlsplit(url).scheme not in ("http", "https"):
+            raise FetchError(f"GET {url}: only http and https URLs are fetched")
         headers = {"User-Agent": settings.TRACKER_USER_AGENT, "Accept-Encoding": "gzip"}
+        if self.etag:
+            headers["If-None-Match"] = self.etag
+        if self.last_modified:
+            headers["If-Modified-Since"] = self.last_modified
+        attempt = 0
+        while True:
+            try:
+                return self._once(url, clock, headers)
+            except FetchError as exc:
+                attempt += 1
+                wait = exc.retry_after
+                if attempt > self.RETRIES or wait is None or wait > self.MAX_WAIT:
+                    raise
+                self.sleep(wait)
+
+    def _once(self, url: str, clock: datetime, headers: dict[str, str]) -> Fetched:
+        timeout = httpx.Timeout(self.timeout, connect=self.connect_timeout)
+        deadline = time.monotonic() + self.timeout
         try:
             with (
-                httpx.Client(timeout=self.timeout, follow_redirects=True, headers=headers) as http,
+                httpx.Client(
+                    timeout=timeout, follow_redirects=True, max_redirects=3, headers=headers
+                ) as http,
                 http.stream("GET", url) as response,
             ):
+                if response.status_code == 304:
+                    return Fetched(b"", url, clock, not_modified=True, etag=self.etag,
+                                   last_modified=self.last_modified)  # fmt: skip
+                if response.status_code == 429 or response.status_code >= 500:
+                    raise FetchError(
+                        f"GET {url}: HTTP {response.status_code}",
+                        retry_after=_retry_after(response.headers.get("retry-after")),
+                    )
                 if response.status_code != 200:
                     raise FetchError(f"GET {url}: HTTP {response.status_code}")
                 chunks: list[bytes] = []
@@ -100,8 +163,32 @@ class HttpClient:
                     size += len(chunk)
                     if size > self.max_bytes:
                         raise FetchError(f"GET {url}: larger than {self.max_bytes} bytes")
+                    if time.monotonic() > deadline:
+                        raise FetchError(f"GET {url}: took longer than {self.timeout:g} s")
                     chunks.append(chunk)
-                content_type = response.headers.get("content-type", "")
+                return Fetched(
+                    b"".join(chunks),
+                    str(response.url),
+                    clock,
+                    response.headers.get("content-type", ""),
+                    etag=response.headers.get("etag", ""),
+                    last_modified=response.headers.get("last-modified", ""),
+                )
+        except httpx.TooManyRedirects:
+            raise FetchError(f"GET {url}: more than 3 redirects") from None
         except httpx.HTTPError as exc:
             raise FetchError(f"GET {url}: {exc.__class__.__name__}: {exc}") from exc
-        return Fetched(b"".join(chunks), url, clock, content_type)
+
+
+def _retry_after(value: str | None, *, default: float = 2.0) -> float:
+    """Seconds to wait from a Retry-After header (seconds or an HTTP date); a short default."""
+    if not value:
+        return default
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return default
+        return max(0.0, (when - datetime.now(when.tzinfo)).total_seconds())

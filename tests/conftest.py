@@ -1,13 +1,15 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -19,16 +21,83 @@ T0 = datetime(2025, 1, 1, tzinfo=UTC)
 
 
 class _Handler(SimpleHTTPRequestHandler):
-    """Serves tests/fixtures; /status/NNN answers with that status, for failure tests."""
+    """Serves tests/fixtures, plus routes that misbehave the ways real sources do:
+
+    /status/NNN          answers NNN
+    /slow/S/PATH         waits S seconds, then serves PATH
+    /flaky/KEY/N/PATH    answers 500 the first N times for KEY, then serves PATH
+    /busy/KEY/PATH       answers 429 with Retry-After: 1 the first time for KEY, then PATH
+    /big                 streams 50 MB
+    /loop                redirects to itself
+    /truncated/PATH      the first half of PATH
+    /etag/PATH           PATH with an ETag; 304 when asked If-None-Match with it
+    """
+
+    hits: ClassVar[dict[str, int]] = {}
 
     def do_GET(self) -> None:
-        if self.path.startswith("/status/"):
-            code = int(self.path.rsplit("/", 1)[-1])
-            self.send_response(code)
-            self.send_header("Content-Length", "0")
+        parts = self.path.lstrip("/").split("/")
+        route = parts[0]
+        if route == "status":
+            self._empty(int(parts[1]))
+        elif route == "slow":
+            time.sleep(float(parts[1]))
+            self._file("/".join(parts[2:]))
+        elif route == "flaky":
+            key, failures = parts[1], int(parts[2])
+            self.hits[key] = self.hits.get(key, 0) + 1
+            if self.hits[key] <= failures:
+                self._empty(500)
+            else:
+                self._file("/".join(parts[3:]))
+        elif route == "busy":
+            self.hits[parts[1]] = self.hits.get(parts[1], 0) + 1
+            if self.hits[parts[1]] == 1:
+                self._empty(429, {"Retry-After": "1"})
+            else:
+                self._file("/".join(parts[2:]))
+        elif route == "big":
+            self.send_response(200)
+            self.send_header("Content-Length", str(50 * 1024 * 1024))
             self.end_headers()
-            return
-        super().do_GET()
+            chunk = b"x" * (1024 * 1024)
+            try:
+                for _ in range(50):
+                    self.wfile.write(chunk)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+        elif route == "loop":
+            self._empty(302, {"Location": "/loop"})
+        elif route == "truncated":
+            body = (FIXTURES / "/".join(parts[1:])).read_bytes()
+            self._send(body[: len(body) // 2])
+        elif route == "etag":
+            body = (FIXTURES / "/".join(parts[1:])).read_bytes()
+            tag = f'"{hashlib.sha256(body).hexdigest()[:16]}"'
+            if self.headers.get("If-None-Match") == tag:
+                self._empty(304, {"ETag": tag})
+            else:
+                self._send(body, {"ETag": tag})
+        else:
+            super().do_GET()
+
+    def _file(self, path: str) -> None:
+        self._send((FIXTURES / path).read_bytes())
+
+    def _send(self, body: bytes, headers: dict[str, str] | None = None) -> None:
+        self.send_response(200)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _empty(self, code: int, headers: dict[str, str] | None = None) -> None:
+        self.send_response(code)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
 
     def log_message(self, format: str, *args: Any) -> None:
         pass

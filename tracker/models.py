@@ -153,6 +153,10 @@ class Source(models.Model):
     interval = models.DurationField(help_text="How often the scheduler runs it.")
     enabled = models.BooleanField(default=True)
     next_due_at = models.DateTimeField(null=True, blank=True)
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    # Validators of the last response, sent back so that an unchanged source answers 304.
+    etag = models.CharField(max_length=500, blank=True)
+    last_modified = models.CharField(max_length=100, blank=True)
     licence = models.CharField(max_length=200, blank=True)
     notes = models.TextField(blank=True)
 

@@ -10,8 +10,10 @@ import logging
 import zlib
 from datetime import datetime, timedelta
 
+from django.conf import settings
+from django.core.mail import mail_admins
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from scrapers import ADAPTERS
@@ -27,7 +29,12 @@ STALE_RUN_AFTER = timedelta(minutes=15)
 
 
 class TransientError(Exception):
-    """The run failed for a reason that may pass (network): the task retries it."""
+    """The run failed for a reason that may pass (network): the task retries it, after
+    `retry_after` seconds when the server asked for that."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 def adapter_for(slug: str) -> Adapter:
@@ -108,11 +115,10 @@ def run_source(
         started_at=now,
         task_id=task_id,
     )
-    transient: Exception | None = None
+    transient: FetchError | None = None
     try:
         if body is None:
-            fetched = adapter.fetch(client or HttpClient(), target)
-            fetched = Fetched(fetched.body, fetched.url, run.observed_at, fetched.content_type)
+            fetched = _fetch(adapter, source, target, run, client)
         else:
             fetched = Fetched(body, target, run.observed_at)
         run.payload = archive(fetched)
@@ -159,11 +165,70 @@ def run_source(
     finally:
         run.finished_at = timezone.now()
         run.save()
+        _count_outcome(source, run)
     if run.status == ScrapeRun.Status.FAILED:
         log.warning("source %s: run %s failed: %s", slug, run.pk, run.error)
     if transient is not None:
-        raise TransientError(str(transient)) from transient
+        raise TransientError(str(transient), retry_after=transient.retry_after) from transient
     return run
+
+
+def _fetch(
+    adapter: Adapter, source: Source, url: str, run: ScrapeRun, client: HttpClient | None
+) -> Fetched:
+    """Fetch conditionally when the source's last payload came from this URL; on 304, take that
+    payload again, so an unchanged source still moves last_seen_at and costs one request."""
+    previous = (
+        ScrapeRun.objects.filter(
+            source=source, status=ScrapeRun.Status.SUCCEEDED, payload__isnull=False, url=url
+        )
+        .select_related("payload")
+        .first()
+    )
+    if client is None:
+        client = (
+            HttpClient(etag=source.etag, last_modified=source.last_modified)
+            if previous is not None
+            else HttpClient()
+        )
+    fetched = adapter.fetch(client, url)
+    if fetched.not_modified and previous is not None and previous.payload is not None:
+        return Fetched(payload_bytes(previous.payload), url, run.observed_at, "", fetched.etag,
+                       fetched.last_modified)  # fmt: skip
+    if fetched.not_modified:
+        raise FetchError(f"GET {url}: 304 Not Modified but no earlier payload to reuse")
+    Source.objects.filter(pk=source.pk).update(
+        etag=fetched.etag[:500], last_modified=fetched.last_modified[:100]
+    )
+    return Fetched(fetched.body, fetched.url, run.observed_at, fetched.content_type)
+
+
+def _count_outcome(source: Source, run: ScrapeRun) -> None:
+    """Count consecutive failures; email the operators once when they reach the threshold and
+    once when the source recovers."""
+    threshold = settings.TRACKER_FAILURE_ALERT_AFTER
+    if run.status == ScrapeRun.Status.SUCCEEDED:
+        before = Source.objects.filter(pk=source.pk).values_list("consecutive_failures", flat=True)
+        failures = before.first() or 0
+        Source.objects.filter(pk=source.pk).update(consecutive_failures=0)
+        if failures >= threshold:
+            mail_admins(
+                f"{source.slug} recovered",
+                f"Source {source.slug} succeeded again (run {run.pk}) after {failures} failed "
+                "runs in a row.",
+                fail_silently=True,
+            )
+        return
+    Source.objects.filter(pk=source.pk).update(consecutive_failures=F("consecutive_failures") + 1)
+    failures = Source.objects.values_list("consecutive_failures", flat=True).get(pk=source.pk)
+    if failures == threshold:
+        mail_admins(
+            f"{source.slug} has failed {failures} runs in a row",
+            f"Source {source.slug} ({source.name}) has failed {failures} runs in a row.\n\n"
+            f"Last run: {run.pk} at {run.started_at:%Y-%m-%d %H:%M} UTC\nURL: {run.url}\n"
+            f"Error: {run.error}\n\nYou will get one more email when it recovers.",
+            fail_silently=True,
+        )
 
 
 def record_fx_rates(rates: list[FxQuote], source_name: str) -> tuple[int, int]:

@@ -163,14 +163,46 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 TICK_SECONDS = env_int("TRACKER_TICK_SECONDS", 60, minimum=1)
 
 # Scraping.
-TRACKER_HTTP_TIMEOUT = env_int("TRACKER_HTTP_TIMEOUT", 30, minimum=1)
+TRACKER_HTTP_TIMEOUT = env_int("TRACKER_HTTP_TIMEOUT", 15, minimum=1)
+TRACKER_HTTP_CONNECT_TIMEOUT = env_int("TRACKER_HTTP_CONNECT_TIMEOUT", 5, minimum=1)
 TRACKER_USER_AGENT = env_str(
     "TRACKER_USER_AGENT",
     "TokenPriceTracker/0.1 (+https://github.com/token-price-tracker/token-price-tracker)",
 )
-TRACKER_MAX_PAYLOAD_BYTES = env_int("TRACKER_MAX_PAYLOAD_BYTES", 50 * 1024 * 1024, minimum=1024)
+TRACKER_MAX_PAYLOAD_BYTES = env_int("TRACKER_MAX_PAYLOAD_BYTES", 10 * 1024 * 1024, minimum=1024)
 # A published price moving by this factor or more either way is held until a second run.
 TRACKER_SUSPICIOUS_FACTOR = env_int("TRACKER_SUSPICIOUS_FACTOR", 10, minimum=2)
+
+# Email: Django's own variable names. With no EMAIL_HOST, mail goes to the console (make run).
+EMAIL_HOST = env_str("EMAIL_HOST", "")
+EMAIL_PORT = env_int("EMAIL_PORT", 587 if env_bool("EMAIL_USE_TLS", False) else 25, minimum=1)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = 20
+EMAIL_BACKEND = (
+    "django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "django.core.mail.backends.console.EmailBackend"
+)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Token Price Tracker <tracker@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+EMAIL_SUBJECT_PREFIX = "[Token Price Tracker] "
+
+
+def _admins(raw: str) -> list[tuple[str, str]]:
+    """'Ann <ann@example.org>, bob@example.org' -> [('Ann', 'ann@...'), ('bob@...', 'bob@...')]."""
+    from email.utils import getaddresses
+
+    admins = [(name or addr, addr) for name, addr in getaddresses([raw]) if addr]
+    if any("@" not in addr for _, addr in admins):
+        raise ImproperlyConfigured(f"DJANGO_ADMINS must be email addresses, got {raw!r}")
+    return admins
+
+
+ADMINS = _admins(env_str("DJANGO_ADMINS", ""))
+# Operators are emailed once when a source has failed this many runs in a row, once on recovery.
+TRACKER_FAILURE_ALERT_AFTER = env_int("TRACKER_FAILURE_ALERT_AFTER", 6, minimum=1)
 
 LOGGING = {
     "version": 1,

@@ -44,7 +44,12 @@ def _enqueue(slug: str, expires: float) -> None:
 )
 def scrape(self: Any, slug: str) -> int:
     """Run one source. Safe to run twice: recording the same payload again changes nothing."""
-    run = scraping.run_source(
-        slug, trigger=ScrapeRun.Trigger.SCHEDULE, task_id=self.request.id or ""
-    )
+    try:
+        run = scraping.run_source(
+            slug, trigger=ScrapeRun.Trigger.SCHEDULE, task_id=self.request.id or ""
+        )
+    except scraping.TransientError as exc:
+        if exc.retry_after is not None:  # the server said when; still within max_retries
+            raise self.retry(exc=exc, countdown=exc.retry_after) from exc
+        raise
     return run.pk
