@@ -6,4 +6,6 @@ app_name = "dashboard"
 urlpatterns = [
     path("", views.home, name="home"),
     path("export/spans.csv", exports.spans_csv, name="export-spans"),
+    path("sources/", views.sources, name="sources"),
+    path("sources/payload/<str:sha256>/", views.payload, name="payload"),
 ]

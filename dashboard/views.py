@@ -3,11 +3,12 @@ from decimal import Decimal
 
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
 from dashboard import charts, selectors
-from tracker.models import Offering
+from tracker import scraping
+from tracker.models import Offering, Payload, Source
 
 METERS = ("input", "output")
 
@@ -50,3 +51,23 @@ def _label(offering: Offering) -> str:
     if creator is None or creator.pk == offering.provider_id:
         return offering.model.name
     return f"{offering.model.name} on {offering.provider.name}"
+
+
+def sources(request: HttpRequest) -> HttpResponse:
+    """Every source with its latest run, so anyone can see how fresh and healthy the data is."""
+    rows = []
+    for source in Source.objects.order_by("priority", "slug"):
+        last = source.runs.select_related("payload").first()
+        rows.append({"source": source, "run": last})
+    return render(request, "dashboard/sources.html", {"rows": rows})
+
+
+def payload(request: HttpRequest, sha256: str) -> HttpResponse:
+    """The raw bytes a run fetched, as inert plain text (they come from the open web)."""
+    stored = get_object_or_404(Payload, sha256=sha256)
+    response = HttpResponse(
+        scraping.payload_bytes(stored), content_type="text/plain; charset=utf-8"
+    )
+    response["Content-Security-Policy"] = "sandbox; default-src 'none'"
+    response["Content-Disposition"] = f'inline; filename="{sha256[:16]}.txt"'
+    return response

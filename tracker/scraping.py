@@ -20,7 +20,8 @@ from scrapers import ADAPTERS
 from scrapers.base import Adapter, Fetched, FetchError, FxQuote, HttpClient, ParseError
 from tracker import analogies
 from tracker.ingest import IngestError, QuoteError, record
-from tracker.models import FxRate, Payload, ScrapeRun, Source
+from tracker.ingest.record import resync_published
+from tracker.models import FxRate, Payload, PendingPrice, PriceSpan, ScrapeRun, Source
 
 log = logging.getLogger(__name__)
 
@@ -274,6 +275,45 @@ def due_sources(now: datetime) -> list[str]:
         if updated == 1:
             claimed.append(source.slug)
     return claimed
+
+
+def reparse(slug: str, *, rebuild: bool = False) -> list[ScrapeRun]:
+    """Parse every archived payload of a source again, in the order it was observed, and record
+    it at its original time: the way to apply a parser fix to history.
+
+    Without `rebuild` this only adds what the old parser missed (recording is idempotent).
+    With `rebuild` the source's spans and held prices are dropped first and re-derived, and
+    published-price events that no longer hold are retracted. Returns the new runs.
+    """
+    adapter_for(slug)
+    earlier = list(
+        ScrapeRun.objects.filter(source__slug=slug, payload__isnull=False)
+        .order_by("observed_at", "pk")
+        .values_list("payload_id", "observed_at", "url")
+    )
+    replays = list(dict.fromkeys(earlier))  # each payload at each time once
+    touched: set[tuple[int, str, str]] = set()
+    with transaction.atomic():
+        if rebuild:
+            spans = PriceSpan.objects.filter(source__slug=slug)
+            touched = set(spans.values_list("offering_id", "meter", "tier"))
+            PendingPrice.objects.filter(source__slug=slug).delete()
+            spans.delete()
+        runs = []
+        for payload_id, observed_at, url in replays:
+            stored = Payload.objects.get(pk=payload_id)
+            runs.append(
+                run_source(
+                    slug,
+                    trigger=ScrapeRun.Trigger.INGEST,
+                    url=url,
+                    observed_at=observed_at,
+                    body=payload_bytes(stored),
+                )
+            )
+        if touched:
+            resync_published(touched, timezone.now())
+    return runs
 
 
 def describe(run: ScrapeRun) -> str:

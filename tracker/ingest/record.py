@@ -534,6 +534,13 @@ def published_span(row: PriceSpan) -> Span:
     )
 
 
+def resync_published(keys: set[Key], observed_at: datetime) -> list[int]:
+    """Bring the PriceChange events of (offering_id, meter, tier) keys in line with their spans,
+    e.g. after a source's spans were rebuilt. Returns the ids of the events created."""
+    with transaction.atomic():
+        return _sync_published(keys, None, observed_at, backfill=True)
+
+
 def _sync_published(
     keys: set[Key], run: ScrapeRun | None, observed_at: datetime, backfill: bool
 ) -> list[int]:
@@ -737,4 +744,5 @@ __all__ = [
     "confirm_pending",
     "published_span",
     "record",
+    "resync_published",
 ]
