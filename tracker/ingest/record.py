@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Context, Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.db import transaction
@@ -161,7 +161,7 @@ def record(
                 source, open_before, grouped.keys(), histories, pendings, run, observed_at, result
             )
         _save_histories(source, histories, snapshots, result)
-        touched = {key for key, hist in histories.items() if _changed(hist, snapshots)}
+        touched = {key for key, hist in histories.items() if _reshaped(hist, snapshots)}
         result.change_ids = _sync_published(touched, run, observed_at, backfill)
     return result
 
@@ -396,50 +396,55 @@ def _load_histories(
 ) -> tuple[dict[Key, KeyHistory], dict[int, tuple[Any, ...]]]:
     wanted = set(keys)
     offering_ids = sorted({key[0] for key in wanted})
-    rows: list[PriceSpan] = []
+    fields = (
+        "pk", "offering_id", "meter", "tier", "usd_per_mtok", "original_amount",
+        "original_currency", "original_unit", "fx_rate_id", "valid_from", "valid_to",
+        "observed_until", "first_seen_at", "last_seen_at", "first_run_id", "last_run_id",
+    )  # fmt: skip
+    rows: list[tuple[Any, ...]] = []
     for chunk in _chunks(offering_ids, 500):
-        rows.extend(PriceSpan.objects.filter(source=source, offering_id__in=chunk))
+        rows.extend(
+            PriceSpan.objects.filter(source=source, offering_id__in=chunk).values_list(*fields)
+        )
     if open_too:
         rows.extend(
-            PriceSpan.objects.filter(source=source, valid_to__isnull=True).exclude(
-                offering_id__in=offering_ids
-            )
+            PriceSpan.objects.filter(source=source, valid_to__isnull=True)
+            .exclude(offering_id__in=offering_ids)
+            .values_list(*fields)
         )
     by_key: dict[Key, list[Span]] = defaultdict(list)
     snapshots: dict[int, tuple[Any, ...]] = {}
-    for row in rows:
-        key = (row.offering_id, row.meter, row.tier)
-        if key not in wanted and not (open_too and row.valid_to is None):
+    for (pk, offering_id, meter, tier, usd, amount, currency, unit, fx_rate_id, valid_from,
+         valid_to, observed_until, first_seen, last_seen, first_run, last_run) in rows:  # fmt: skip
+        key = (offering_id, meter, tier)
+        if key not in wanted and not (open_too and valid_to is None):
             continue
-        stated = Stated(
-            row.usd_per_mtok,
-            row.original_amount,
-            row.original_currency,
-            row.original_unit,
-            row.fx_rate_id,
-        )
+        stated = Stated(usd, amount, currency, unit, fx_rate_id)
         span = Span(
             price=stated.identity,
-            valid_from=row.valid_from,
-            valid_to=row.valid_to,
-            observed_until=row.observed_until,
-            first_seen_at=row.first_seen_at,
-            last_seen_at=row.last_seen_at,
-            first_run=row.first_run_id,
-            last_run=row.last_run_id,
+            valid_from=valid_from,
+            valid_to=valid_to,
+            observed_until=observed_until,
+            first_seen_at=first_seen,
+            last_seen_at=last_seen,
+            first_run=first_run,
+            last_run=last_run,
             data=stated,
-            id=row.pk,
+            id=pk,
         )
         by_key[key].append(span)
-        snapshots[row.pk] = _snapshot(span)
+        snapshots[pk] = _snapshot(span)
     if open_too:
         wanted |= set(by_key)
     return {key: KeyHistory(by_key.get(key, [])) for key in wanted}, snapshots
 
 
-def _changed(hist: KeyHistory, snapshots: dict[int, tuple[Any, ...]]) -> bool:
+def _reshaped(hist: KeyHistory, snapshots: dict[int, tuple[Any, ...]]) -> bool:
+    """Did a span appear, vanish or move a boundary? (Only then can the published price move:
+    a span merely seen again changes last_seen_at, not the timeline.)"""
     return bool(hist.removed) or any(
-        span.id is None or snapshots.get(span.id) != _snapshot(span) for span in hist.spans
+        span.id is None or snapshots[span.id][:2] != (span.valid_from, span.valid_to)
+        for span in hist.spans
     )
 
 
@@ -457,6 +462,8 @@ def _save_histories(
     creates: list[PriceSpan] = []
     for (offering_id, meter, tier), hist in histories.items():
         for span in hist.spans:
+            if span.id is not None and snapshots.get(span.id) == _snapshot(span):
+                continue
             stated: Stated = span.data
             row = PriceSpan(
                 pk=span.id,
@@ -479,7 +486,7 @@ def _save_histories(
             )
             if span.id is None:
                 creates.append(row)
-            elif snapshots.get(span.id) != _snapshot(span):
+            else:
                 updates.append(row)
     fields = [*_SNAPSHOT_FIELDS[:5], "first_run", "last_run"]
     # Most updates only move last_seen_at: those go in bulk. Ones that move a boundary go one
@@ -520,7 +527,20 @@ def _row_snapshot(row: PriceSpan) -> tuple[Any, ...]:
     )
 
 
-def published_span(row: PriceSpan) -> Span:
+class SpanRow(NamedTuple):
+    """What the published timeline needs of a stored span (cheaper to load than a model)."""
+
+    pk: int
+    offering_id: int
+    meter: str
+    tier: str
+    source_id: int
+    usd_per_mtok: Decimal
+    valid_from: datetime
+    valid_to: datetime | None
+
+
+def published_span(row: PriceSpan | SpanRow) -> Span:
     """A stored span as the published timeline sees it: its USD price, its row as data."""
     return Span(
         price=row.usd_per_mtok.normalize(),
@@ -552,7 +572,8 @@ def _sync_published(
     ranked: dict[Key, list[tuple[tuple[int, str], Span]]] = defaultdict(list)
     existing: dict[Key, dict[datetime, PriceChange]] = defaultdict(dict)
     for chunk in _chunks(offering_ids, 500):
-        for row in PriceSpan.objects.filter(offering_id__in=chunk):
+        for values in PriceSpan.objects.filter(offering_id__in=chunk).values_list(*SpanRow._fields):
+            row = SpanRow(*values)
             key = (row.offering_id, row.meter, row.tier)
             if key in keys:
                 ranked[key].append((ranks[row.source_id], published_span(row)))
@@ -581,7 +602,7 @@ def _sync_published(
                 if step.new is None
                 else PriceChange.Kind.CHANGED
             )
-            published: PriceSpan | None = step.segment.span.data if step.segment else None
+            published: SpanRow | None = step.segment.span.data if step.segment else None
             old_usd = Decimal(str(step.old)) if step.old is not None else None
             new_usd = Decimal(str(step.new)) if step.new is not None else None
             creates.append(
@@ -596,7 +617,7 @@ def _sync_published(
                     changed_at=step.at,
                     detected_at=now,
                     source_id=published.source_id if published else None,
-                    span=published,
+                    span_id=published.pk if published else None,
                     run=run,
                     is_backfill=backfill or step.at < observed_at - BACKFILL_SLACK,
                 )
