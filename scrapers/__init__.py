@@ -1,11 +1,24 @@
 """Source adapters, one module per source, registered here by slug."""
 
-from scrapers import bls_cpi, genai_prices, ledger, worldbank_pinksheet
+from scrapers import (
+    bls_cpi,
+    deepseek,
+    ecb_fx,
+    genai_prices,
+    ledger,
+    litellm,
+    openrouter,
+    worldbank_pinksheet,
+)
 from scrapers.base import Adapter
 
 ADAPTERS: dict[str, Adapter] = {
+    openrouter.SLUG: openrouter,  # type: ignore[dict-item]
+    deepseek.SLUG: deepseek,  # type: ignore[dict-item]
     genai_prices.SLUG: genai_prices,  # type: ignore[dict-item]
     ledger.SLUG: ledger,  # type: ignore[dict-item]
+    litellm.SLUG: litellm,  # type: ignore[dict-item]
+    ecb_fx.SLUG: ecb_fx,  # type: ignore[dict-item]
     worldbank_pinksheet.SLUG: worldbank_pinksheet,  # type: ignore[dict-item]
     bls_cpi.SLUG: bls_cpi,  # type: ignore[dict-item]
 }
