@@ -34,6 +34,11 @@ class Fetched:
     etag: str = ""
     last_modified: str = ""
     not_modified: bool = False  # a 304: the body is empty, the source is as last fetched
+    headers: tuple[tuple[str, str], ...] = ()  # the response's headers, lower-case names
+
+    def header(self, name: str, default: str = "") -> str:
+        wanted = name.lower()
+        return next((value for key, value in self.headers if key == wanted), default)
 
 
 @dataclass(frozen=True)
@@ -45,6 +50,21 @@ class FxQuote:
     per_usd: Decimal
 
 
+@dataclass(frozen=True)
+class ScoreQuote:
+    """A model's score on a benchmark, as a leaderboard or benchmark hub states it.
+
+    `model` is the source's own name or id for the model; ingest maps it to a LanguageModel
+    through the alias table.
+    """
+
+    model: str
+    benchmark: str  # a slug: "eci", "gpqa_diamond", "lmarena_text"
+    score: Decimal
+    measured_on: date | None = None
+    source_url: str = ""
+
+
 @dataclass
 class Parsed:
     quotes: list[Quote]
@@ -53,6 +73,7 @@ class Parsed:
     # CPI), and exchange rates (FX).
     series: dict[str, list[Row]] = field(default_factory=dict)
     fx_rates: list[FxQuote] = field(default_factory=list)
+    scores: list[ScoreQuote] = field(default_factory=list)
 
     def skipped_summary(self) -> str:
         return "; ".join(f"{n} {reason}" for reason, n in self.skipped.most_common())
@@ -110,18 +131,24 @@ class HttpClient:
         max_bytes: int | None = None,
         etag: str = "",
         last_modified: str = "",
+        headers: dict[str, str] | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.timeout = timeout or settings.TRACKER_HTTP_TIMEOUT
         self.connect_timeout = connect_timeout or settings.TRACKER_HTTP_CONNECT_TIMEOUT
         self.max_bytes = max_bytes or settings.TRACKER_MAX_PAYLOAD_BYTES
         self.etag, self.last_modified = etag, last_modified
+        self.extra_headers = headers or {}
         self.sleep = sleep
 
     def get(self, url: str, clock: datetime) -> Fetched:
         if urlsplit(url).scheme not in ("http", "https"):
             raise FetchError(f"GET {url}: only http and https URLs are fetched")
-        headers = {"User-Agent": settings.TRACKER_USER_AGENT, "Accept-Encoding": "gzip"}
+        headers = {
+            "User-Agent": settings.TRACKER_USER_AGENT,
+            "Accept-Encoding": "gzip",
+            **self.extra_headers,
+        }
         if self.etag:
             headers["If-None-Match"] = self.etag
         if self.last_modified:
@@ -173,6 +200,7 @@ class HttpClient:
                     response.headers.get("content-type", ""),
                     etag=response.headers.get("etag", ""),
                     last_modified=response.headers.get("last-modified", ""),
+                    headers=tuple((k.lower(), v) for k, v in response.headers.items()),
                 )
         except httpx.TooManyRedirects:
             raise FetchError(f"GET {url}: more than 3 redirects") from None

@@ -89,6 +89,25 @@ class LanguageModel(models.Model):
         return self.name
 
 
+class ModelAlias(models.Model):
+    """Another name for a LanguageModel, as some source spells it ('openai/gpt-4o',
+    'claude-3.5-sonnet', 'GPT-4o (May 2024)'), normalised by tracker.identity.normalise()."""
+
+    alias = models.CharField(max_length=255, unique=True)
+    model = models.ForeignKey(LanguageModel, on_delete=models.CASCADE, related_name="aliases")
+    auto_created = models.BooleanField(
+        default=False, help_text="Added by ingest for a model it created; worth a review."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["alias"]
+        verbose_name_plural = "model aliases"
+
+    def __str__(self) -> str:
+        return f"{self.alias} -> {self.model.slug}"
+
+
 class CapabilityScore(models.Model):
     """A model's score on a named benchmark, as one source reports it."""
 
