@@ -21,6 +21,14 @@ class LanguageModelAdmin(admin.ModelAdmin[models.LanguageModel]):
     search_fields = ["slug", "name"]
 
 
+@admin.register(models.ModelAlias)
+class ModelAliasAdmin(admin.ModelAdmin[models.ModelAlias]):
+    list_display = ["alias", "model", "auto_created", "created_at"]
+    list_filter = ["auto_created"]
+    search_fields = ["alias", "model__slug"]
+    raw_id_fields = ["model"]
+
+
 @admin.register(models.CapabilityScore)
 class CapabilityScoreAdmin(admin.ModelAdmin[models.CapabilityScore]):
     list_display = ["model", "benchmark", "score", "source", "measured_on"]

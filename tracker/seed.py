@@ -6,7 +6,7 @@ import hashlib
 from collections.abc import Callable
 
 from scrapers import genai_prices, ledger
-from tracker import analogies, scraping
+from tracker import analogies, identity, scraping
 from tracker.models import ScrapeRun
 
 
@@ -22,6 +22,8 @@ def seed(say: Callable[[str], None] = print) -> list[ScrapeRun]:
         (genai_prices.SLUG, genai_body, genai_url),
     ]
     for slug, body, url in bundles:
+        loaded, waiting = identity.load_aliases()
+        say(f"aliases: {loaded} loaded, {waiting} waiting for their model")
         digest = hashlib.sha256(body).hexdigest()
         done = ScrapeRun.objects.filter(
             source__slug=slug, payload__sha256=digest, status=ScrapeRun.Status.SUCCEEDED

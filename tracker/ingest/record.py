@@ -15,12 +15,14 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from tracker.identity import normalise
 from tracker.ingest.quotes import Quote, QuoteError
 from tracker.ingest.spans import KeyHistory, Observation, Span, published_timeline, transitions
 from tracker.models import (
     TOKENS_PER_UNIT,
     FxRate,
     LanguageModel,
+    ModelAlias,
     Offering,
     PendingPrice,
     PriceChange,
@@ -670,7 +672,7 @@ def _resolve_offerings(quotes: Sequence[Quote], *, curated: bool) -> dict[tuple[
         [
             Offering(
                 provider_id=providers[q.provider],
-                model_id=models[q.model_slug],
+                model_id=models[(q.provider, q.provider_model_id)],
                 provider_model_id=q.provider_model_id,
                 auto_discovered=not curated,
             )
@@ -695,33 +697,82 @@ def _ensure_providers(names: dict[str, str], curated: bool) -> dict[str, int]:
     return existing
 
 
-def _ensure_models(quotes: list[Quote], providers: dict[str, int], curated: bool) -> dict[str, int]:
+def _ensure_models(
+    quotes: Sequence[Quote], providers: dict[str, int], curated: bool
+) -> dict[tuple[str, str], int]:
+    """The LanguageModel id for each new offering's (provider, provider_model_id).
+
+    A curated source names our model slug itself. Any other source's spellings (the adapter's
+    hint, then the seller's id) are normalised and looked up as model slugs, then as aliases;
+    only when none matches is a model created (auto-discovered), with the seller's spelling
+    added as an alias for review.
+    """
+    first: dict[tuple[str, str], Quote] = {}
+    for q in quotes:
+        first.setdefault((q.provider, q.provider_model_id), q)
+    spellings = {
+        key: [q.model_slug]
+        if curated
+        else list(dict.fromkeys([q.model_slug, *(normalise(n) for n in (q.model, key[1]) if n)]))
+        for key, q in first.items()
+    }
+    names = {name for options in spellings.values() for name in options}
+    slugs = dict(LanguageModel.objects.filter(slug__in=names).values_list("slug", "pk"))
+    aliases = (
+        {}
+        if curated
+        else dict(ModelAlias.objects.filter(alias__in=names).values_list("alias", "model_id"))
+    )
+    resolved: dict[tuple[str, str], int] = {}
+    for key, options in spellings.items():
+        found = next(
+            (slugs.get(n) or aliases.get(n) for n in options if n in slugs or n in aliases), None
+        )
+        if found is not None:
+            resolved[key] = found
+    missing = {key: first[key].model_slug for key in first if key not in resolved}
+    if not missing:
+        return resolved
     # Each hint is taken from the first quote of the model that carries it.
     hints: dict[str, dict[str, Any]] = defaultdict(dict)
     for q in quotes:
+        if missing.get((q.provider, q.provider_model_id)) != q.model_slug:
+            continue
         merged = hints[q.model_slug]
         for name in ("model_name", "creator", "release_date", "context_window", "open_weights"):
             value = getattr(q, name)
             if value not in (None, "") and name not in merged:
                 merged[name] = value
-    existing = dict(LanguageModel.objects.filter(slug__in=hints).values_list("slug", "pk"))
-    new = [
-        LanguageModel(
-            slug=slug,
-            name=hint.get("model_name", slug),
-            creator_id=providers.get(hint["creator"]) if "creator" in hint else None,
-            release_date=hint.get("release_date"),
-            context_window=hint.get("context_window"),
-            open_weights=hint.get("open_weights"),
-            auto_discovered=not curated,
+    LanguageModel.objects.bulk_create(
+        [
+            LanguageModel(
+                slug=slug,
+                name=hint.get("model_name", slug),
+                creator_id=providers.get(hint["creator"]) if "creator" in hint else None,
+                release_date=hint.get("release_date"),
+                context_window=hint.get("context_window"),
+                open_weights=hint.get("open_weights"),
+                auto_discovered=not curated,
+            )
+            for slug, hint in hints.items()
+        ],
+        ignore_conflicts=True,
+    )
+    created = dict(
+        LanguageModel.objects.filter(slug__in=set(missing.values())).values_list("slug", "pk")
+    )
+    for key, slug in missing.items():
+        resolved[key] = created[slug]
+    if not curated:
+        ModelAlias.objects.bulk_create(
+            [
+                ModelAlias(alias=normalise(pmid), model_id=created[slug], auto_created=True)
+                for (_, pmid), slug in missing.items()
+                if normalise(pmid) and normalise(pmid) != slug and normalise(pmid) not in aliases
+            ],
+            ignore_conflicts=True,
         )
-        for slug, hint in hints.items()
-        if slug not in existing
-    ]
-    if new:
-        LanguageModel.objects.bulk_create(new, ignore_conflicts=True)
-        existing = dict(LanguageModel.objects.filter(slug__in=hints).values_list("slug", "pk"))
-    return existing
+    return resolved
 
 
 class _FxCache:
