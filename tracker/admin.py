@@ -113,6 +113,15 @@ class PendingPriceAdmin(admin.ModelAdmin[models.PendingPrice]):
         self.message_user(request, f"{count} held price(s) rejected.")
 
 
+@admin.register(models.PriceDisagreement)
+class PriceDisagreementAdmin(admin.ModelAdmin[models.PriceDisagreement]):
+    list_display = ["offering", "meter", "tier", "source", "usd_per_mtok", "published_source",
+                    "published_usd_per_mtok", "difference", "opened_at", "resolved_at"]  # fmt: skip
+    list_filter = [("resolved_at", admin.EmptyFieldListFilter), "source", "meter"]
+    search_fields = ["offering__provider_model_id", "offering__model__slug"]
+    raw_id_fields = ["offering"]
+
+
 @admin.register(models.PriceChange)
 class PriceChangeAdmin(admin.ModelAdmin[models.PriceChange]):
     list_display = ["offering", "meter", "tier", "kind", "old_usd_per_mtok", "new_usd_per_mtok",

@@ -446,6 +446,34 @@ class PriceChange(SpanKey):
         return (new / old).quantize(Decimal("0.000000000001"))
 
 
+class PriceDisagreement(SpanKey):
+    """A source whose current price for an offering differs from the published one by more
+    than 1 %. Opened when seen, resolved (never deleted) when the two agree again."""
+
+    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="disagreements")
+    usd_per_mtok = models.DecimalField(max_digits=USD_DIGITS, decimal_places=USD_PLACES)
+    published_source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="+")
+    published_usd_per_mtok = models.DecimalField(max_digits=USD_DIGITS, decimal_places=USD_PLACES)
+    difference = models.DecimalField(
+        max_digits=14, decimal_places=6, help_text="(this - published) / published"
+    )
+    opened_at = models.DateTimeField()
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-opened_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["offering", "meter", "tier", "source"],
+                condition=Q(resolved_at__isnull=True),
+                name="pricedisagreement_one_open",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.offering} {self.meter}: {self.source} {self.difference:+.1%}"
+
+
 class Series(models.Model):
     """A historical series used as an analogy (aluminium after 1886, ...), or the CPI.
 

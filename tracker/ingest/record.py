@@ -26,6 +26,7 @@ from tracker.models import (
     Offering,
     PendingPrice,
     PriceChange,
+    PriceDisagreement,
     PriceSpan,
     PriceUnit,
     Provider,
@@ -45,6 +46,8 @@ MASS_VANISH_SHARE = Decimal("0.5")
 MASS_VANISH_MIN = 10
 # A change whose effective date lies this far before the run observed it is history, not news.
 BACKFILL_SLACK = timedelta(days=1)
+# Sources reporting the same offering that differ by more than this are a visible disagreement.
+DISAGREEMENT = Decimal("0.01")
 
 
 class IngestError(Exception):
@@ -625,6 +628,7 @@ def _sync_published(
                 )
             )
         retract.extend(change.pk for change in have.values())
+    _sync_disagreements(keys, ranked, now)
     if retract:
         PriceChange.objects.filter(pk__in=retract).update(retracted_at=now)
     created = PriceChange.objects.bulk_create(creates, batch_size=1000)
@@ -635,6 +639,66 @@ def _sync_published(
             )
         )
     return [change.pk for change in created]
+
+
+def _sync_disagreements(
+    keys: set[Key], ranked: dict[Key, list[tuple[tuple[int, str], Span]]], now: datetime
+) -> None:
+    """Open a PriceDisagreement for each source whose current price for a key differs from the
+    published one by more than DISAGREEMENT; resolve the ones that no longer do."""
+    still_open: dict[tuple[Key, int], PriceDisagreement] = {}
+    offering_ids = sorted({key[0] for key in keys})
+    for chunk in _chunks(offering_ids, 500):
+        for row in PriceDisagreement.objects.filter(
+            offering_id__in=chunk, resolved_at__isnull=True
+        ):
+            key = (row.offering_id, row.meter, row.tier)
+            if key in keys:
+                still_open[(key, row.source_id)] = row
+    opened: list[PriceDisagreement] = []
+    for key in keys:
+        current = sorted(
+            ((rank, span) for rank, span in ranked.get(key, []) if span.contains(now)),
+            key=lambda pair: pair[0],
+        )
+        if len(current) < 2:
+            continue
+        published: SpanRow = current[0][1].data
+        for _, span in current[1:]:
+            other: SpanRow = span.data
+            if other.source_id == published.source_id or published.usd_per_mtok == 0:
+                continue
+            difference = (other.usd_per_mtok - published.usd_per_mtok) / published.usd_per_mtok
+            if abs(difference) <= DISAGREEMENT:
+                continue
+            existing = still_open.pop((key, other.source_id), None)
+            if (
+                existing is not None
+                and existing.usd_per_mtok == other.usd_per_mtok
+                and (existing.published_usd_per_mtok == published.usd_per_mtok)
+            ):
+                continue
+            if existing is not None:
+                existing.resolved_at = now
+                existing.save(update_fields=["resolved_at"])
+            opened.append(
+                PriceDisagreement(
+                    offering_id=key[0],
+                    meter=key[1],
+                    tier=key[2],
+                    source_id=other.source_id,
+                    usd_per_mtok=other.usd_per_mtok,
+                    published_source_id=published.source_id,
+                    published_usd_per_mtok=published.usd_per_mtok,
+                    difference=difference.quantize(Decimal("0.000001")),
+                    opened_at=now,
+                )
+            )
+    if still_open:
+        PriceDisagreement.objects.filter(pk__in=[r.pk for r in still_open.values()]).update(
+            resolved_at=now
+        )
+    PriceDisagreement.objects.bulk_create(opened, batch_size=1000)
 
 
 # --- entities and FX ----------------------------------------------------------------------
