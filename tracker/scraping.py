@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import zlib
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.core.mail import mail_admins
@@ -17,11 +17,30 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from scrapers import ADAPTERS
-from scrapers.base import Adapter, Fetched, FetchError, FxQuote, HttpClient, ParseError
+from scrapers.base import (
+    Adapter,
+    Fetched,
+    FetchError,
+    FxQuote,
+    HttpClient,
+    ParseError,
+    ScoreQuote,
+)
 from tracker import analogies
+from tracker.identity import normalise
 from tracker.ingest import IngestError, QuoteError, record
 from tracker.ingest.record import resync_published
-from tracker.models import FxRate, Payload, PendingPrice, PriceSpan, ScrapeRun, Source
+from tracker.models import (
+    CapabilityScore,
+    FxRate,
+    LanguageModel,
+    ModelAlias,
+    Payload,
+    PendingPrice,
+    PriceSpan,
+    ScrapeRun,
+    Source,
+)
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +144,15 @@ def run_source(
         run.payload = archive(fetched)
         parsed = adapter.parse(fetched)
         run.skipped = sum(parsed.skipped.values())
+        if parsed.scores:
+            created, updated, unknown = record_scores(source, parsed.scores)
+            run.status = ScrapeRun.Status.SUCCEEDED
+            run.quotes = len(parsed.scores)
+            run.spans_created, run.spans_extended = created, updated
+            run.skipped += unknown
+            if unknown:
+                run.error = f"{unknown} scores for models not known here (add aliases to map them)"
+            return run
         if parsed.fx_rates:
             created, updated = record_fx_rates(parsed.fx_rates, source.name)
             run.status = ScrapeRun.Status.SUCCEEDED
@@ -230,6 +258,43 @@ def _count_outcome(source: Source, run: ScrapeRun) -> None:
             f"Error: {run.error}\n\nYou will get one more email when it recovers.",
             fail_silently=True,
         )
+
+
+def record_scores(source: Source, scores: list[ScoreQuote]) -> tuple[int, int, int]:
+    """Upsert capability scores for models we know (by slug or alias); returns (created,
+    updated, unknown). Where several of the source's names map to one of our models, the most
+    recently measured score wins, then the higher one. Idempotent."""
+    names = {normalise(score.model) for score in scores}
+    models = dict(LanguageModel.objects.filter(slug__in=names).values_list("slug", "pk"))
+    aliases = dict(ModelAlias.objects.filter(alias__in=names).values_list("alias", "model_id"))
+    best: dict[tuple[int, str], ScoreQuote] = {}
+    unknown = 0
+    for score in scores:
+        name = normalise(score.model)
+        model_id = models.get(name) or aliases.get(name)
+        if model_id is None:
+            unknown += 1
+            continue
+        key = (model_id, score.benchmark)
+        held = best.get(key)
+        rank = (score.measured_on or date.min, score.score)
+        if held is None or rank > (held.measured_on or date.min, held.score):
+            best[key] = score
+    created = updated = 0
+    with transaction.atomic():
+        for (model_id, benchmark), score in best.items():
+            _, made = CapabilityScore.objects.update_or_create(
+                model_id=model_id,
+                benchmark=benchmark,
+                source=source.slug,
+                defaults={
+                    "score": score.score,
+                    "measured_on": score.measured_on,
+                    "source_url": score.source_url[:200],
+                },
+            )
+            created, updated = created + made, updated + (not made)
+    return created, updated, unknown
 
 
 def record_fx_rates(rates: list[FxQuote], source_name: str) -> tuple[int, int]:
