@@ -5,9 +5,11 @@ from scrapers import (
     bls_cpi,
     deepseek,
     ecb_fx,
+    epoch_eci,
     genai_prices,
     ledger,
     litellm,
+    lmarena,
     models_dev,
     openrouter,
     worldbank_pinksheet,
@@ -24,5 +26,7 @@ ADAPTERS: dict[str, Adapter] = {
     litellm.SLUG: litellm,  # type: ignore[dict-item]
     ecb_fx.SLUG: ecb_fx,  # type: ignore[dict-item]
     worldbank_pinksheet.SLUG: worldbank_pinksheet,  # type: ignore[dict-item]
+    epoch_eci.SLUG: epoch_eci,  # type: ignore[dict-item]
+    lmarena.SLUG: lmarena,  # type: ignore[dict-item]
     bls_cpi.SLUG: bls_cpi,  # type: ignore[dict-item]
 }

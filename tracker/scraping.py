@@ -9,6 +9,7 @@ import hashlib
 import logging
 import zlib
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.mail import mail_admins
@@ -288,7 +289,8 @@ def record_scores(source: Source, scores: list[ScoreQuote]) -> tuple[int, int, i
                 benchmark=benchmark,
                 source=source.slug,
                 defaults={
-                    "score": score.score,
+                    # CapabilityScore keeps 4 decimal places; round here, not in the database.
+                    "score": score.score.quantize(Decimal("0.0001")),
                     "measured_on": score.measured_on,
                     "source_url": score.source_url[:200],
                 },
