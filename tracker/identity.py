@@ -6,6 +6,7 @@ import csv
 import re
 from pathlib import Path
 
+_VARIANT = re.compile(r":[a-z0-9.-]+$")  # ':free', ':beta'; not 'Vendor: Model' display names
 _DATE_TAG = re.compile(r"\s*\((?:[a-z]+\s+)?\d{4}(?:-\d{2}){0,2}\)$")
 
 
@@ -18,7 +19,7 @@ def normalise(name: str) -> str:
     """
     text = name.strip().lower()
     text = text.rsplit("/", 1)[-1]
-    text = text.split(":", 1)[0]
+    text = _VARIANT.sub("", text)
     text = _DATE_TAG.sub("", text)
     text = re.sub(r"[\s_]+", "-", text)
     return re.sub(r"[^a-z0-9.+-]", "", text).strip("-.")

@@ -18,6 +18,7 @@ from tracker.models import LanguageModel, ModelAlias, Offering, Source
         ("Llama 3 70B Instruct", "llama-3-70b-instruct"),
         ("GPT-4o (2024-05-13)", "gpt-4o"),
         ("meta_llama_3", "meta-llama-3"),
+        ("Anthropic: Claude 3.5 Sonnet", "anthropic-claude-3.5-sonnet"),
     ],
 )
 def test_spellings_are_normalised(spelling, normal):
