@@ -109,3 +109,9 @@ def test_operators_get_one_email_after_six_failures_and_one_on_recovery(http_ser
     scraping.run_source("genai_prices", url=f"{http_server}/{GOOD}")
     assert mail.outbox[-1].subject == "[Token Price Tracker] genai_prices recovered"
     assert Source.objects.get(slug="genai_prices").consecutive_failures == 0
+
+
+def test_failed_replays_of_old_payloads_are_not_counted_as_source_failures():
+    for _ in range(3):
+        scraping.run_source("genai_prices", trigger="ingest", body=b"<html>", url="x")
+    assert Source.objects.get(slug="genai_prices").consecutive_failures == 0
