@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Context, Decimal
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Max
+from django.db import connection, transaction
+from django.db.models import DateTimeField, DecimalField, Field, Max, Model
 from django.utils import timezone
 
 from tracker.identity import normalise
@@ -463,73 +464,104 @@ def _save_histories(
     removed = [span.id for hist in histories.values() for span in hist.removed if span.id]
     if removed:
         PriceSpan.objects.filter(pk__in=removed).delete()
-    updates: list[PriceSpan] = []
-    creates: list[PriceSpan] = []
+    moved: list[PriceSpan] = []
+    creates: list[tuple[Any, ...]] = []
+    # Most updates only move last_seen_at, and share their new values (seen now, by this run):
+    # one UPDATE ... WHERE id IN (...) per distinct set of values, no model objects.
+    same_values: dict[tuple[tuple[str, Any], ...], list[int]] = defaultdict(list)
     for (offering_id, meter, tier), hist in histories.items():
         for span in hist.spans:
-            if span.id is not None and snapshots.get(span.id) == _snapshot(span):
+            now = _snapshot(span)
+            before = snapshots.get(span.id) if span.id is not None else None
+            if before == now:
                 continue
             stated: Stated = span.data
-            row = PriceSpan(
-                pk=span.id,
-                source=source,
-                offering_id=offering_id,
-                meter=meter,
-                tier=tier,
-                usd_per_mtok=stated.usd_per_mtok,
-                original_amount=stated.amount,
-                original_currency=stated.currency,
-                original_unit=stated.unit,
-                fx_rate_id=stated.fx_rate_id,
-                valid_from=span.valid_from,
-                valid_to=span.valid_to,
-                observed_until=span.observed_until,
-                first_seen_at=span.first_seen_at,
-                last_seen_at=span.last_seen_at,
-                first_run_id=span.first_run,
-                last_run_id=span.last_run,
-            )
             if span.id is None:
-                creates.append(row)
-            else:
-                updates.append(row)
-    fields = [*_SNAPSHOT_FIELDS[:5], "first_run", "last_run"]
-    # Most updates only move last_seen_at: those go in bulk. Ones that move a boundary go one
-    # by one, closing ones first, so that a span re-opened in this batch finds no open twin.
-    moved = [row for row in updates if snapshots[row.pk][:2] != (row.valid_from, row.valid_to)]
-    for row in sorted(moved, key=lambda row: row.valid_to is None):
-        row.save(update_fields=fields)
-    # The rest of a run's updates mostly share their new values (last seen now, by this run):
-    # one UPDATE ... WHERE id IN (...) per distinct set of values.
-    same_values: dict[tuple[tuple[str, Any], ...], list[int]] = defaultdict(list)
-    for row in updates:
-        if snapshots[row.pk][:2] == (row.valid_from, row.valid_to):
-            changes = tuple(
-                (name, value)
-                for name, before, value in zip(
-                    _SNAPSHOT_FIELDS, snapshots[row.pk], _row_snapshot(row), strict=True
+                creates.append(
+                    (source.pk, offering_id, meter, tier, stated.usd_per_mtok, stated.amount,
+                     stated.currency, stated.unit, stated.fx_rate_id, *now)
+                )  # fmt: skip
+            elif before is not None and before[:2] == now[:2]:
+                changes = tuple(
+                    (name, value)
+                    for name, old, value in zip(_SNAPSHOT_FIELDS, before, now, strict=True)
+                    if old != value
                 )
-                if before != value
-            )
-            same_values[changes].append(row.pk)
+                same_values[changes].append(span.id)
+            else:
+                moved.append(
+                    PriceSpan(pk=span.id, **dict(zip(_SNAPSHOT_COLUMNS, now, strict=True)))
+                )
+    # Boundary moves go one by one, closing ones first, so that a span re-opened in this batch
+    # finds no open twin.
+    for row in sorted(moved, key=lambda row: row.valid_to is None):
+        row.save(update_fields=list(_SNAPSHOT_COLUMNS))
     for changes, pks in same_values.items():
-        values = {name if name not in ("first_run", "last_run") else f"{name}_id": value
-                  for name, value in changes}  # fmt: skip
+        values = {_SNAPSHOT_COLUMNS[_SNAPSHOT_FIELDS.index(name)]: value for name, value in changes}
         for chunk in _chunks(pks, 900):
             PriceSpan.objects.filter(pk__in=chunk).update(**values)
-    PriceSpan.objects.bulk_create(creates, batch_size=1000)
+    insert_rows(PriceSpan, _INSERT_COLUMNS, creates)
 
 
-def _row_snapshot(row: PriceSpan) -> tuple[Any, ...]:
-    return (
-        row.valid_from,
-        row.valid_to,
-        row.observed_until,
-        row.first_seen_at,
-        row.last_seen_at,
-        row.first_run_id,
-        row.last_run_id,
-    )
+_SNAPSHOT_COLUMNS = (
+    "valid_from", "valid_to", "observed_until", "first_seen_at", "last_seen_at",
+    "first_run_id", "last_run_id",
+)  # fmt: skip
+_INSERT_COLUMNS = (
+    "source_id", "offering_id", "meter", "tier", "usd_per_mtok", "original_amount",
+    "original_currency", "original_unit", "fx_rate_id", *_SNAPSHOT_COLUMNS,
+)  # fmt: skip
+
+
+def insert_rows(
+    model: type[Model], columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
+) -> None:
+    """INSERT many rows of plain values at once: COPY on PostgreSQL, executemany elsewhere.
+
+    bulk_create() spends most of a large insert preparing each field of each model instance;
+    these rows are already plain values. Elsewhere they are adapted by the backend's own
+    adapters, so SQLite stores exactly what the ORM would.
+    """
+    if not rows:
+        return
+    fields = [cast(Field, model._meta.get_field(c.removesuffix("_id"))) for c in columns]
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    names = ", ".join(quote(str(f.column)) for f in fields)
+    if connection.vendor == "postgresql":
+        with (
+            connection.cursor() as cursor,
+            cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy,
+        ):
+            for row in rows:
+                copy.write_row(row)
+        return
+    ops = connection.ops
+    adapters: list[Any] = []
+    for model_field in fields:
+        if isinstance(model_field, DateTimeField):
+            adapters.append(ops.adapt_datetimefield_value)
+        elif isinstance(model_field, DecimalField):
+            adapters.append(
+                functools.partial(
+                    ops.adapt_decimalfield_value,
+                    max_digits=model_field.max_digits,
+                    decimal_places=model_field.decimal_places,
+                )
+            )
+        else:
+            adapters.append(None)
+    # Table and column names come from the model's own metadata, quoted; values are parameters.
+    sql = f"INSERT INTO {table} ({names}) VALUES ({', '.join(['%s'] * len(fields))})"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            sql,
+            [
+                tuple(value if adapt is None or value is None else adapt(value)
+                      for adapt, value in zip(adapters, row, strict=True))
+                for row in rows
+            ],
+        )  # fmt: skip
 
 
 class SpanRow(NamedTuple):
@@ -588,7 +620,7 @@ def _sync_published(
                 existing[key][change.changed_at] = change
     now = timezone.now()
     retract: list[int] = []
-    creates: list[PriceChange] = []
+    creates: list[tuple[Any, ...]] = []
     for key in keys:
         have = existing[key]
         for step in transitions(published_timeline(ranked[key])):
@@ -611,34 +643,34 @@ def _sync_published(
             old_usd = Decimal(str(step.old)) if step.old is not None else None
             new_usd = Decimal(str(step.new)) if step.new is not None else None
             creates.append(
-                PriceChange(
-                    offering_id=key[0],
-                    meter=key[1],
-                    tier=key[2],
-                    kind=kind,
-                    old_usd_per_mtok=old_usd,
-                    new_usd_per_mtok=new_usd,
-                    ratio=PriceChange.ratio_of(old_usd, new_usd),
-                    changed_at=step.at,
-                    detected_at=now,
-                    source_id=published.source_id if published else None,
-                    span_id=published.pk if published else None,
-                    run=run,
-                    is_backfill=backfill or step.at < observed_at - BACKFILL_SLACK,
+                (
+                    key[0], key[1], key[2], kind, old_usd, new_usd,
+                    PriceChange.ratio_of(old_usd, new_usd), step.at, now,
+                    published.source_id if published else None,
+                    published.pk if published else None,
+                    run.pk if run else None,
+                    backfill or step.at < observed_at - BACKFILL_SLACK,
                 )
-            )
+            )  # fmt: skip
         retract.extend(change.pk for change in have.values())
     _sync_disagreements(keys, ranked, now)
     if retract:
         PriceChange.objects.filter(pk__in=retract).update(retracted_at=now)
-    created = PriceChange.objects.bulk_create(creates, batch_size=1000)
-    if created and created[0].pk is None:  # a backend that does not return ids
-        return list(
-            PriceChange.objects.filter(detected_at=now, retracted_at__isnull=True).values_list(
-                "pk", flat=True
-            )
-        )
-    return [change.pk for change in created]
+    insert_rows(PriceChange, _CHANGE_COLUMNS, creates)
+    if not creates:
+        return []
+    # This call's events are the live ones it detected now (one recorder per source at a time).
+    return sorted(
+        PriceChange.objects.filter(
+            detected_at=now, retracted_at__isnull=True, offering_id__in=offering_ids
+        ).values_list("pk", flat=True)
+    )
+
+
+_CHANGE_COLUMNS = (
+    "offering_id", "meter", "tier", "kind", "old_usd_per_mtok", "new_usd_per_mtok", "ratio",
+    "changed_at", "detected_at", "source_id", "span_id", "run_id", "is_backfill",
+)  # fmt: skip
 
 
 def _sync_disagreements(
