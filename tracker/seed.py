@@ -22,16 +22,17 @@ def seed(say: Callable[[str], None] = print) -> list[ScrapeRun]:
         (genai_prices.SLUG, genai_body, genai_url),
     ]
     for slug, body, url in bundles:
-        loaded, waiting = identity.load_aliases()
-        say(f"aliases: {loaded} loaded, {waiting} waiting for their model")
         digest = hashlib.sha256(body).hexdigest()
         done = ScrapeRun.objects.filter(
             source__slug=slug, payload__sha256=digest, status=ScrapeRun.Status.SUCCEEDED
         ).exists()
         if done:
             say(f"{slug}: {url} already recorded")
-            continue
-        run = scraping.run_source(slug, trigger=ScrapeRun.Trigger.SEED, url=url, body=body)
-        say(scraping.describe(run))
-        runs.append(run)
+        else:
+            run = scraping.run_source(slug, trigger=ScrapeRun.Trigger.SEED, url=url, body=body)
+            say(scraping.describe(run))
+            runs.append(run)
+        # After each bundle, so the ledger's models are aliased before the price map arrives.
+        loaded, waiting = identity.load_aliases()
+        say(f"aliases: {loaded} loaded, {waiting} waiting for their model")
     return runs

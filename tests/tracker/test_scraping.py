@@ -11,7 +11,7 @@ from django.utils import timezone
 from scrapers import ADAPTERS
 from tests.conftest import FIXTURES
 from tracker import scraping
-from tracker.models import Payload, PriceSpan, ScrapeRun, Source
+from tracker.models import ModelAlias, Payload, PriceSpan, ScrapeRun, Source
 
 pytestmark = pytest.mark.django_db
 
@@ -130,3 +130,5 @@ def test_seed_loads_the_bundled_data_once(db, capsys):
     out = capsys.readouterr().out
     assert (PriceSpan.objects.count(), out.count("already recorded")) == (spans, 2)
     assert spans > 5000
+    # The curated aliases are loaded once their models exist (after the ledger and the map).
+    assert ModelAlias.objects.filter(auto_created=False).count() > 400

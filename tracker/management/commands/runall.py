@@ -5,6 +5,7 @@ import sys
 import time
 from typing import Any
 
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 
@@ -18,6 +19,9 @@ class Command(BaseCommand):
         parser.add_argument("--concurrency", type=int, default=2)
 
     def handle(self, *args: Any, **options: Any) -> None:
+        # The web server serves hashed static files from a manifest; without it every page
+        # fails. Quick when nothing changed.
+        call_command("collectstatic", interactive=False, verbosity=0)
         python = sys.executable
         web = [python, "manage.py", "runserver", options["addr"], "--noreload"]
         # -B embeds the beat scheduler in the worker: one process, fine on one machine.
@@ -26,15 +30,21 @@ class Command(BaseCommand):
             python, "-m", "celery", "-A", "tracker", "worker", "-B",
             "--concurrency", str(options["concurrency"]), "--loglevel", "INFO",
         ]  # fmt: skip
+        # Ctrl-C reaches the whole process group; the children stop themselves, and their exit
+        # then is not a failure.
+        stopping: list[int] = []
+        signal.signal(signal.SIGINT, lambda signum, frame: stopping.append(signum))
+        signal.signal(signal.SIGTERM, lambda signum, frame: stopping.append(signum))
         procs = {"web": subprocess.Popen(web), "worker": subprocess.Popen(worker)}
         self.stdout.write(f"Token Price Tracker is up: http://{options['addr']}/  (Ctrl-C stops)")
         failed = None
         try:
-            while failed is None:
+            while failed is None and not stopping:
                 time.sleep(0.5)
                 failed = next((name for name, p in procs.items() if p.poll() is not None), None)
-        except KeyboardInterrupt:
-            self.stdout.write("stopping...")
+            if stopping:
+                failed = None
+                self.stdout.write("stopping...")
         finally:
             for proc in procs.values():
                 if proc.poll() is None:
