@@ -123,7 +123,6 @@ class _Quotes:
     """Collects quotes: one per (model, meter, tier), the first one kept, conflicts counted."""
 
     parsed: Parsed
-    seen: dict[tuple[str, ...], Decimal] = field(default_factory=dict)  # key -> per MTok
     unmapped: set[str] = field(default_factory=set)
 
     def add(self, name: str, meter: str, tier: str, amount: Decimal, unit: str) -> None:
@@ -146,12 +145,7 @@ class _Quotes:
             creator=PROVIDER,
         )
         # valid_from is always None here: the page states no effective dates.
-        if quote.key in self.seen:
-            if self.seen[quote.key] != quote.per_mtok:
-                self.parsed.skipped["conflicting duplicate prices"] += 1
-            return
-        self.seen[quote.key] = quote.per_mtok
-        self.parsed.quotes.append(quote)
+        self.parsed.add(quote)
 
 
 def fetch(client: HttpClient, url: str) -> Fetched:

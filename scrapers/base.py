@@ -6,6 +6,7 @@ An adapter is a module with SLUG, NAME, URL, KIND, PRIORITY, INTERVAL, COMPLETE,
 
 from __future__ import annotations
 
+import json
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -13,14 +14,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from email.utils import parsedate_to_datetime
-from typing import Protocol
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import httpx
 from django.conf import settings
 
 from tracker.analogies import Row
-from tracker.ingest import Quote
+from tracker.ingest import Quote, QuoteError
 
 
 @dataclass(frozen=True)
@@ -74,9 +75,39 @@ class Parsed:
     series: dict[str, list[Row]] = field(default_factory=dict)
     fx_rates: list[FxQuote] = field(default_factory=list)
     scores: list[ScoreQuote] = field(default_factory=list)
+    _kept: dict[tuple[Any, ...], tuple[str, Decimal]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+
+    def add(self, quote: Quote) -> None:
+        """Keep a quote, unless one for the same key and instant is kept already: record()
+        refuses two prices for one instant, so a different second price is counted as a
+        conflict and dropped, the first one wins."""
+        identity = (*quote.key, quote.valid_from)
+        price = (quote.currency, quote.per_mtok)
+        held = self._kept.get(identity)
+        if held is None:
+            self._kept[identity] = price
+            self.quotes.append(quote)
+        elif held != price:
+            self.skipped["conflicting duplicate prices"] += 1
 
     def skipped_summary(self) -> str:
         return "; ".join(f"{n} {reason}" for reason, n in self.skipped.most_common())
+
+
+# What one malformed entry of a listing raises while it is turned into quotes: the entry is
+# skipped and counted, the rest of the listing still counts.
+ENTRY_ERRORS = (QuoteError, KeyError, TypeError, ValueError, ArithmeticError)
+
+
+def load_json(fetched: Fetched, source: str) -> Any:
+    """The body as JSON, every number a Decimal (money never passes through float).
+    Raises ParseError naming the source when it is not JSON."""
+    try:
+        return json.loads(fetched.body, parse_float=Decimal)
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise ParseError(source, f"not JSON: {exc}") from None
 
 
 class FetchError(Exception):

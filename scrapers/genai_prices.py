@@ -19,8 +19,9 @@ from collections import Counter
 from decimal import Decimal
 from typing import Any
 
-from scrapers.base import Fetched, HttpClient, Parsed, ParseError
-from tracker.ingest import Quote, QuoteError
+from scrapers.base import ENTRY_ERRORS, Fetched, HttpClient, Parsed, ParseError, load_json
+from tracker.identity import CREATOR_PREFIXES
+from tracker.ingest import Quote
 from tracker.models import Meter, PriceUnit, Source
 
 SLUG = "genai_prices"
@@ -49,17 +50,6 @@ FIRST_PARTY = {
     "openai", "x-ai", "zai", "zhipuai",
 }  # fmt: skip
 RESELLERS = {"openrouter"}
-CREATOR_PREFIXES = {
-    "meta-llama": "meta",
-    "mistralai": "mistral",
-    "deepseek-ai": "deepseek",
-    "qwen": "qwen",
-    "google": "google",
-    "openai": "openai",
-    "anthropic": "anthropic",
-    "x-ai": "x-ai",
-    "moonshotai": "moonshotai",
-}
 
 
 def fetch(client: HttpClient, url: str) -> Fetched:
@@ -68,30 +58,22 @@ def fetch(client: HttpClient, url: str) -> Fetched:
 
 def parse(fetched: Fetched) -> Parsed:
     """Quotes for every priced model. Raises ParseError if the payload is not a provider list."""
-    try:
-        data = json.loads(fetched.body, parse_float=Decimal)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ParseError(SLUG, f"not JSON: {exc}") from None
+    data = load_json(fetched, SLUG)
     if not isinstance(data, list) or not data:
         raise ParseError(SLUG, "expected a non-empty list of providers")
     today = fetched.fetched_at.date()
     parsed = Parsed(quotes=[])
-    seen: dict[tuple[Any, ...], Decimal] = {}
     for provider in data:
         if not isinstance(provider, dict) or "id" not in provider or "models" not in provider:
             raise ParseError(SLUG, f"provider entry without id/models: {str(provider)[:80]}")
         for model in provider["models"]:
-            try:
-                for quote in _model_quotes(provider, model, today, parsed.skipped):
-                    identity = (*quote.key, quote.valid_from)
-                    if identity in seen:
-                        if seen[identity] != quote.amount:
-                            parsed.skipped["conflicting duplicate prices"] += 1
-                        continue
-                    seen[identity] = quote.amount
-                    parsed.quotes.append(quote)
-            except (QuoteError, KeyError, TypeError, ValueError, ArithmeticError) as exc:
+            try:  # a model's quotes count only if the whole entry parses
+                quotes = _model_quotes(provider, model, today, parsed.skipped)
+            except ENTRY_ERRORS as exc:
                 parsed.skipped[f"malformed model entry ({exc.__class__.__name__})"] += 1
+                continue
+            for quote in quotes:
+                parsed.add(quote)
     if not parsed.quotes:
         raise ParseError(SLUG, "no prices found in the payload")
     return parsed

@@ -17,14 +17,14 @@ runtimes (Ollama, SageMaker, ...) that list a zero price are not offerings and a
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 from collections import Counter
 from decimal import Decimal
 from typing import Any
 
-from scrapers.base import Fetched, HttpClient, Parsed, ParseError
-from tracker.ingest import Quote, QuoteError
+from scrapers.base import ENTRY_ERRORS, Fetched, HttpClient, Parsed, ParseError, load_json
+from tracker.identity import CREATOR_PREFIXES
+from tracker.ingest import Quote
 from tracker.models import Meter, PriceUnit, Source
 
 SLUG = "litellm"
@@ -81,18 +81,6 @@ FIRST_PARTY = {
     "anthropic", "cohere", "deepseek", "google", "minimax", "mistral", "moonshotai", "openai",
     "x-ai", "zai",
 }  # fmt: skip
-CREATOR_PREFIXES = {
-    "meta-llama": "meta",
-    "mistralai": "mistral",
-    "deepseek-ai": "deepseek",
-    "deepseek": "deepseek",
-    "qwen": "qwen",
-    "google": "google",
-    "openai": "openai",
-    "anthropic": "anthropic",
-    "x-ai": "x-ai",
-    "moonshotai": "moonshotai",
-}
 
 
 def fetch(client: HttpClient, url: str) -> Fetched:
@@ -101,31 +89,21 @@ def fetch(client: HttpClient, url: str) -> Fetched:
 
 def parse(fetched: Fetched) -> Parsed:
     """Quotes for every per-token price. Raises ParseError if the payload is not a price map."""
-    try:
-        data = json.loads(fetched.body, parse_float=Decimal)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ParseError(SLUG, f"not JSON: {exc}") from None
+    data = load_json(fetched, SLUG)
     if not isinstance(data, dict) or not data:
         raise ParseError(SLUG, "expected a non-empty JSON object keyed by model name")
     entries = {k: v for k, v in data.items() if k not in DOCUMENTATION_KEYS}
     if not any(isinstance(e, dict) and e.get("litellm_provider") for e in entries.values()):
         raise ParseError(SLUG, "no entry has a litellm_provider")
     parsed = Parsed(quotes=[])
-    seen: dict[tuple[Any, ...], Decimal] = {}
     for key, entry in entries.items():
         try:
             quotes = _entry_quotes(key, entry, parsed.skipped)
-        except (QuoteError, KeyError, TypeError, ValueError, ArithmeticError) as exc:
+        except ENTRY_ERRORS as exc:
             parsed.skipped[f"malformed entry ({exc.__class__.__name__})"] += 1
             continue
         for quote in quotes:
-            identity = (*quote.key, quote.valid_from)
-            if identity in seen:
-                if seen[identity] != quote.amount:
-                    parsed.skipped["conflicting duplicate prices"] += 1
-                continue
-            seen[identity] = quote.amount
-            parsed.quotes.append(quote)
+            parsed.add(quote)
     if not parsed.quotes:
         raise ParseError(SLUG, "no per-token prices found in the payload")
     return parsed

@@ -13,11 +13,17 @@ The file carries no date, so `measured_on` is None. The model is LMArena's own m
 from __future__ import annotations
 
 import datetime as dt
-import json
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from scrapers.base import Fetched, HttpClient, Parsed, ParseError, ScoreQuote
+from scrapers.base import (
+    Fetched,
+    HttpClient,
+    Parsed,
+    ParseError,
+    ScoreQuote,
+    load_json,
+)
 from tracker.models import Source
 
 SLUG = "lmarena"
@@ -40,10 +46,7 @@ def fetch(client: HttpClient, url: str) -> Fetched:
 def parse(fetched: Fetched) -> Parsed:
     """Overall (`full`) Arena ratings. Raises ParseError if the body is not the categories
     object, has no `full` category, or no rating in it."""
-    try:
-        data = json.loads(fetched.body, parse_float=Decimal)
-    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-        raise ParseError(SLUG, f"not JSON: {exc}") from None
+    data = load_json(fetched, SLUG)
     if not isinstance(data, dict):
         raise ParseError(SLUG, f"expected an object of categories, got {type(data).__name__}")
     board = data.get(OVERALL)

@@ -25,14 +25,13 @@ prices for opt-in request modes; they are counted as skipped, not recorded.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 from collections import Counter
 from decimal import Decimal
 from typing import Any
 
-from scrapers.base import Fetched, HttpClient, Parsed, ParseError
-from tracker.ingest import Quote, QuoteError
+from scrapers.base import ENTRY_ERRORS, Fetched, HttpClient, Parsed, ParseError, load_json
+from tracker.ingest import Quote
 from tracker.models import Meter, PriceUnit, Source
 
 SLUG = "models_dev"
@@ -72,14 +71,10 @@ def fetch(client: HttpClient, url: str) -> Fetched:
 def parse(fetched: Fetched) -> Parsed:
     """Quotes for every priced model of every provider. Raises ParseError if the payload is not
     an object of providers, or if nothing in it can be priced."""
-    try:
-        data = json.loads(fetched.body, parse_float=Decimal)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ParseError(SLUG, f"not JSON: {exc}") from None
+    data = load_json(fetched, SLUG)
     if not isinstance(data, dict) or not data:
         raise ParseError(SLUG, "expected a non-empty object of providers keyed by id")
     parsed = Parsed(quotes=[])
-    seen: dict[tuple[Any, ...], Decimal] = {}
     providers = 0
     for key, provider in data.items():
         if not isinstance(provider, dict) or not isinstance(provider.get("models"), dict):
@@ -89,17 +84,11 @@ def parse(fetched: Fetched) -> Parsed:
         for model_key, model in provider["models"].items():
             try:
                 quotes = _model_quotes(str(key), provider, str(model_key), model, parsed.skipped)
-            except (QuoteError, KeyError, TypeError, ValueError, ArithmeticError) as exc:
+            except ENTRY_ERRORS as exc:
                 parsed.skipped[f"malformed model entry ({exc.__class__.__name__})"] += 1
                 continue
             for quote in quotes:
-                identity = (*quote.key, quote.valid_from)
-                if identity in seen:
-                    if seen[identity] != quote.amount:
-                        parsed.skipped["conflicting duplicate prices"] += 1
-                    continue
-                seen[identity] = quote.amount
-                parsed.quotes.append(quote)
+                parsed.add(quote)
     if not providers:
         raise ParseError(SLUG, "no provider entry has a `models` object")
     if not parsed.quotes:

@@ -14,14 +14,14 @@ reasoning price means "not charged separately" (reasoning tokens are billed as c
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 from collections import Counter
 from decimal import Decimal
 from typing import Any
 
-from scrapers.base import Fetched, HttpClient, Parsed, ParseError
-from tracker.ingest import Quote, QuoteError
+from scrapers.base import ENTRY_ERRORS, Fetched, HttpClient, Parsed, ParseError, load_json
+from tracker.identity import CREATOR_PREFIXES
+from tracker.ingest import Quote
 from tracker.models import Meter, PriceUnit, Source
 
 SLUG = "openrouter"
@@ -45,16 +45,6 @@ METERS = {
 # Meters whose zero means "no separate charge", not "free".
 NOT_SEPARATELY_PRICED_WHEN_ZERO = {Meter.CACHE_READ, Meter.CACHE_WRITE, Meter.REASONING}
 VARIABLE = Decimal(-1)
-CREATOR_PREFIXES = {
-    "meta-llama": "meta",
-    "mistralai": "mistral",
-    "deepseek": "deepseek",
-    "x-ai": "x-ai",
-    "google": "google",
-    "anthropic": "anthropic",
-    "openai": "openai",
-    "qwen": "qwen",
-}
 _VENDOR_PREFIX = re.compile(r"^[^:]{1,60}:\s+")
 _TRAILING_PARENTHESES = re.compile(r"\s*\([^()]*\)$")
 
@@ -65,31 +55,21 @@ def fetch(client: HttpClient, url: str) -> Fetched:
 
 def parse(fetched: Fetched) -> Parsed:
     """Quotes for every model with a per-token price. Raises ParseError on another shape."""
-    try:
-        data = json.loads(fetched.body, parse_float=Decimal)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ParseError(SLUG, f"not JSON: {exc}") from None
+    data = load_json(fetched, SLUG)
     models = data.get("data") if isinstance(data, dict) else None
     if not isinstance(models, list) or not models:
         raise ParseError(SLUG, 'expected {"data": [...]} with a non-empty list of models')
     if not any(isinstance(m, dict) and isinstance(m.get("pricing"), dict) for m in models):
         raise ParseError(SLUG, "no model has a pricing object")
     parsed = Parsed(quotes=[])
-    seen: dict[tuple[Any, ...], Decimal] = {}
     for model in models:
         try:
             quotes = _model_quotes(model, parsed.skipped)
-        except (QuoteError, KeyError, TypeError, ValueError, ArithmeticError) as exc:
+        except ENTRY_ERRORS as exc:
             parsed.skipped[f"malformed model entry ({exc.__class__.__name__})"] += 1
             continue
         for quote in quotes:
-            identity = (*quote.key, quote.valid_from)
-            if identity in seen:
-                if seen[identity] != quote.amount:
-                    parsed.skipped["conflicting duplicate prices"] += 1
-                continue
-            seen[identity] = quote.amount
-            parsed.quotes.append(quote)
+            parsed.add(quote)
     if not parsed.quotes:
         raise ParseError(SLUG, "no per-token prices found in the payload")
     return parsed

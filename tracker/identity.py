@@ -6,6 +6,19 @@ import csv
 import re
 from pathlib import Path
 
+# Who made a model, from the organisation prefix of an id such as 'meta-llama/Llama-3-70B'.
+CREATOR_PREFIXES = {
+    "meta-llama": "meta",
+    "mistralai": "mistral",
+    "deepseek-ai": "deepseek",
+    "deepseek": "deepseek",
+    "qwen": "qwen",
+    "google": "google",
+    "openai": "openai",
+    "anthropic": "anthropic",
+    "x-ai": "x-ai",
+    "moonshotai": "moonshotai",
+}
 _VARIANT = re.compile(r":[a-z0-9.-]+$")  # ':free', ':beta'; not 'Vendor: Model' display names
 _DATE_TAG = re.compile(r"\s*\((?:[a-z]+\s+)?\d{4}(?:-\d{2}){0,2}\)$")
 
