@@ -115,3 +115,11 @@ def test_failed_replays_of_old_payloads_are_not_counted_as_source_failures():
     for _ in range(3):
         scraping.run_source("genai_prices", trigger="ingest", body=b"<html>", url="x")
     assert Source.objects.get(slug="genai_prices").consecutive_failures == 0
+
+
+def test_changed_layout_fails_the_run_records_nothing_and_alerts_nobody(http_server, settings):
+    settings.ADMINS = [("Ops", "ops@example.org")]
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    run = fails_cleanly(f"{http_server}/errors/genai_changed_layout.json", transient=False)
+    assert "provider entry without id/models" in run.error
+    assert mail.outbox == []
