@@ -166,7 +166,7 @@ def record(
             _handle_vanished(
                 source, open_before, grouped.keys(), histories, pendings, run, observed_at, result
             )
-        _save_histories(source, histories, snapshots, result)
+        _save_histories(source, histories, snapshots)
         touched = {key for key, hist in histories.items() if _reshaped(hist, snapshots)}
         result.change_ids = _sync_published(touched, run, observed_at, backfill)
     return result
@@ -375,7 +375,7 @@ def confirm_pending(pending_id: int) -> RecordResult:
                 )
             )
         _resolve(pending, PendingPrice.Status.CONFIRMED, "confirmed by an operator")
-        _save_histories(pending.source, histories, snapshots, result)
+        _save_histories(pending.source, histories, snapshots)
         result.change_ids = _sync_published({key}, None, timezone.now(), backfill=False)
     return result
 
@@ -455,10 +455,7 @@ def _reshaped(hist: KeyHistory, snapshots: dict[int, tuple[Any, ...]]) -> bool:
 
 
 def _save_histories(
-    source: Source,
-    histories: dict[Key, KeyHistory],
-    snapshots: dict[int, tuple[Any, ...]],
-    result: RecordResult,
+    source: Source, histories: dict[Key, KeyHistory], snapshots: dict[int, tuple[Any, ...]]
 ) -> None:
     # Order matters for the one-open-span index: deletes, then updates, then inserts.
     removed = [span.id for hist in histories.values() for span in hist.removed if span.id]
