@@ -24,6 +24,7 @@ from scrapers.base import (
     FetchError,
     FxQuote,
     HttpClient,
+    Parsed,
     ParseError,
     ScoreQuote,
 )
@@ -145,26 +146,13 @@ def run_source(
         run.payload = archive(fetched)
         parsed = adapter.parse(fetched)
         run.skipped = sum(parsed.skipped.values())
-        if parsed.scores:
-            created, updated, unknown = record_scores(source, parsed.scores)
-            run.status = ScrapeRun.Status.SUCCEEDED
-            run.quotes = len(parsed.scores)
-            run.spans_created, run.spans_extended = created, updated
+        reference = _record_reference(source, parsed)
+        if reference is not None:
+            run.quotes, run.spans_created, run.spans_extended, unknown = reference
             run.skipped += unknown
             if unknown:
-                run.error = f"{unknown} scores for models not known here (add aliases to map them)"
-            return run
-        if parsed.fx_rates:
-            created, updated = record_fx_rates(parsed.fx_rates, source.name)
+                run.error = f"{unknown} entries for models not known here (add aliases to map them)"
             run.status = ScrapeRun.Status.SUCCEEDED
-            run.quotes = len(parsed.fx_rates)
-            run.spans_created, run.spans_extended = created, updated
-            return run
-        if parsed.series:
-            created, updated = analogies.record_rows(parsed.series)
-            run.status = ScrapeRun.Status.SUCCEEDED
-            run.quotes = sum(len(rows) for rows in parsed.series.values())
-            run.spans_created, run.spans_extended = created, updated
             return run
         result = record(
             source,
@@ -204,6 +192,21 @@ def run_source(
     if transient is not None:
         raise TransientError(str(transient), retry_after=transient.retry_after) from transient
     return run
+
+
+def _record_reference(source: Source, parsed: Parsed) -> tuple[int, int, int, int] | None:
+    """Record a reference source's payload (scores, exchange rates or analogy series):
+    (entries, created, updated, unknown). None when the payload holds prices instead."""
+    if parsed.scores:
+        created, updated, unknown = record_scores(source, parsed.scores)
+        return len(parsed.scores), created, updated, unknown
+    if parsed.fx_rates:
+        created, updated = record_fx_rates(parsed.fx_rates, source.name)
+        return len(parsed.fx_rates), created, updated, 0
+    if parsed.series:
+        created, updated = analogies.record_rows(parsed.series)
+        return sum(len(rows) for rows in parsed.series.values()), created, updated, 0
+    return None
 
 
 def _fetch(
