@@ -2,7 +2,8 @@
 
 import re
 import zlib
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -11,7 +12,8 @@ from django.utils import timezone
 from scrapers import ADAPTERS
 from tests.conftest import FIXTURES
 from tracker import scraping
-from tracker.models import ModelAlias, Payload, PriceSpan, ScrapeRun, Source
+from tracker.ingest import Quote, record
+from tracker.models import FxRate, ModelAlias, Payload, PriceSpan, ScrapeRun, Source
 
 pytestmark = pytest.mark.django_db
 
@@ -132,3 +134,17 @@ def test_seed_loads_the_bundled_data_once(db, capsys):
     assert spans > 5000
     # The curated aliases are loaded once their models exist (after the ledger and the map).
     assert ModelAlias.objects.filter(auto_created=False).count() > 400
+
+
+def test_ecb_rates_become_fx_rates_and_convert_cny_prices(sources, http_server):
+    run = scraping.run_source("ecb_fx", url=http_server + "/ecb_fx/eurofxref-daily.xml")
+    again = scraping.run_source("ecb_fx", url=http_server + "/ecb_fx/eurofxref-daily.xml")
+    cny = FxRate.objects.get(currency="CNY")
+    assert (run.status, run.spans_created, again.spans_created) == ("succeeded", 4, 0)
+    assert cny.per_usd == Decimal("7.2994864839")  # 7.5338 CNY per EUR / 1.0321 USD per EUR
+    # DeepSeek's CNY list price, 2 yuan per 1M input tokens, on the next day.
+    deepseek = Source.objects.get(slug="deepseek")
+    quote = Quote("deepseek", "deepseek-chat", "input", Decimal(2), currency="CNY")
+    record(deepseek, [quote], datetime(2025, 1, 3, tzinfo=UTC))
+    span = PriceSpan.objects.get(source=deepseek)
+    assert (span.usd_per_mtok, span.fx_rate) == (Decimal("0.273991876608"), cny)  # 2 / 7.29948...
