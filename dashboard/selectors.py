@@ -10,27 +10,23 @@ from decimal import Decimal
 
 from django.db.models import Max, Q
 
-from tracker.ingest.record import published_span
+from tracker.ingest.record import published_span, source_ranks
 from tracker.ingest.spans import Segment, Span, published_timeline
 from tracker.models import Offering, PriceChange, PriceSpan, Source
 
 
 def data_version() -> str:
-    """Changes whenever a published price does: the key that chart caches hang on."""
+    """Changes whenever a published price does (a new or retracted PriceChange): the key that
+    chart caches hang on. A run that only sees prices again leaves it as it is."""
     latest = PriceChange.objects.aggregate(last=Max("id"), retracted=Max("retracted_at"))
-    runs = PriceSpan.objects.aggregate(seen=Max("last_seen_at"))
-    return f"{latest['last']}-{latest['retracted']}-{runs['seen']}"
-
-
-def _ranks() -> dict[int, tuple[int, str]]:
-    return {s.pk: (s.priority, s.slug) for s in Source.objects.all()}
+    return f"{latest['last']}-{latest['retracted']}"
 
 
 def published_history(
     offering_ids: Iterable[int], meters: Iterable[str], tier: str = ""
 ) -> dict[tuple[int, str], list[Segment]]:
     """The published price timeline of each (offering, meter) at `tier`."""
-    ranks = _ranks()
+    ranks = source_ranks()
     ranked: dict[tuple[int, str], list[tuple[tuple[int, str], Span]]] = defaultdict(list)
     rows = PriceSpan.objects.filter(
         offering_id__in=list(offering_ids), meter__in=list(meters), tier=tier
@@ -80,7 +76,7 @@ def cheapest_now(now: datetime, limit: int = 20) -> list[CurrentPrice]:
     """The cheapest offering of each model with an input and an output price in force now
     (base tier, not free), cheapest blended first. Each price is the most authoritative
     source's."""
-    ranks = _ranks()
+    ranks = source_ranks()
     best: dict[tuple[int, str], tuple[tuple[int, str], Decimal, int]] = {}
     rows = PriceSpan.objects.filter(
         Q(valid_to__isnull=True) | Q(valid_to__gt=now),
@@ -114,8 +110,7 @@ def cheapest_now(now: datetime, limit: int = 20) -> list[CurrentPrice]:
     offerings = Offering.objects.select_related("provider", "model").in_bulk(
         [offering_id for _, offering_id, _ in top]
     )
-    slugs = {s.pk: s.slug for s in Source.objects.all()}
     return [
-        CurrentPrice(offerings[oid], p["input"][0], p["output"][0], slugs[p["input"][1]])
+        CurrentPrice(offerings[oid], p["input"][0], p["output"][0], ranks[p["input"][1]][1])
         for _, oid, p in top
     ]

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from tests.conftest import T0, quote
 from tracker.ingest import record
+from tracker.ingest.record import source_ranks
 from tracker.ingest.spans import Span, published_timeline, transitions
 from tracker.models import PriceChange, PriceSpan, Source
 
@@ -87,7 +88,7 @@ def _check_invariants():
         assert sum(1 for s in rows if s.valid_to is None) <= 1, f"two open spans for {key}"
         for a, b in itertools.pairwise(rows):
             assert a.valid_to is not None and a.valid_to <= b.valid_from, f"overlap in {key}"
-    ranks = {s.pk: (s.priority, s.slug) for s in Source.objects.all()}
+    ranks = source_ranks()
     by_offering = defaultdict(list)
     for s in PriceSpan.objects.all():
         span = Span(

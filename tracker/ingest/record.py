@@ -321,16 +321,22 @@ def _hold(
     )
 
 
-def _pending_identity(pending: PendingPrice) -> tuple[str, Decimal] | None:
-    if pending.original_amount is None:
+def _pending_stated(pending: PendingPrice) -> Stated | None:
+    """The price a held change states (None for a vanished price)."""
+    if pending.original_amount is None or pending.usd_per_mtok is None:
         return None
     return Stated(
-        pending.usd_per_mtok or Decimal(0),
+        pending.usd_per_mtok,
         pending.original_amount,
         pending.original_currency,
         pending.original_unit,
         None,
-    ).identity
+    )
+
+
+def _pending_identity(pending: PendingPrice) -> tuple[str, Decimal] | None:
+    stated = _pending_stated(pending)
+    return stated.identity if stated is not None else None
 
 
 def _resolve(pending: PendingPrice, status: str, why: str) -> None:
@@ -357,14 +363,8 @@ def confirm_pending(pending_id: int) -> RecordResult:
         if pending.kind == PendingPrice.Kind.VANISHED:
             result.spans_closed += int(hist.close(pending.effective_at))
         else:
-            assert pending.original_amount is not None and pending.usd_per_mtok is not None
-            stated = Stated(
-                pending.usd_per_mtok,
-                pending.original_amount,
-                pending.original_currency,
-                pending.original_unit,
-                None,
-            )
+            stated = _pending_stated(pending)
+            assert stated is not None
             hist.observe(
                 Observation(
                     stated.identity,
@@ -588,6 +588,11 @@ def published_span(row: PriceSpan | SpanRow) -> Span:
     )
 
 
+def source_ranks() -> dict[int, tuple[int, str]]:
+    """Each source's rank for the published price: (priority, slug), lowest wins."""
+    return {s.pk: (s.priority, s.slug) for s in Source.objects.all()}
+
+
 def resync_published(keys: set[Key], observed_at: datetime) -> list[int]:
     """Bring the PriceChange events of (offering_id, meter, tier) keys in line with their spans,
     e.g. after a source's spans were rebuilt. Returns the ids of the events created."""
@@ -601,7 +606,7 @@ def _sync_published(
     """Bring the PriceChange events of `keys` in line with their published timelines."""
     if not keys:
         return []
-    ranks = {s.pk: (s.priority, s.slug) for s in Source.objects.all()}
+    ranks = source_ranks()
     offering_ids = sorted({key[0] for key in keys})
     ranked: dict[Key, list[tuple[tuple[int, str], Span]]] = defaultdict(list)
     existing: dict[Key, dict[datetime, PriceChange]] = defaultdict(dict)
@@ -910,4 +915,5 @@ __all__ = [
     "published_span",
     "record",
     "resync_published",
+    "source_ranks",
 ]
