@@ -114,9 +114,12 @@ class FetchError(Exception):
     """The source could not be fetched (network, HTTP status, size). Worth retrying, after
     `retry_after` seconds when the server said so."""
 
-    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+    def __init__(
+        self, message: str, *, retry_after: float | None = None, status: int | None = None
+    ) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+        self.status = status  # the HTTP status, when the server answered with one
 
 
 class ParseError(Exception):
@@ -212,9 +215,12 @@ class HttpClient:
                     raise FetchError(
                         f"GET {url}: HTTP {response.status_code}",
                         retry_after=_retry_after(response.headers.get("retry-after")),
+                        status=response.status_code,
                     )
                 if response.status_code != 200:
-                    raise FetchError(f"GET {url}: HTTP {response.status_code}")
+                    raise FetchError(
+                        f"GET {url}: HTTP {response.status_code}", status=response.status_code
+                    )
                 chunks: list[bytes] = []
                 size = 0
                 for chunk in response.iter_bytes():

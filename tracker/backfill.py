@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -49,7 +48,6 @@ MAX_WAIT = 3600.0  # seconds; GitHub's rate-limit window is an hour, so no wait 
 RESET_MARGIN = 1.0  # seconds past the announced reset, for clock skew
 RETRIES = 3  # after a 403/429, on top of HttpClient's quick retries
 DEFAULT_RETRY_WAIT = 60.0  # GitHub: without Retry-After, wait at least a minute before retrying
-STATUS = re.compile(r": HTTP (\d{3})$")
 
 
 class ListingError(Exception):
@@ -178,7 +176,7 @@ class GitHub:
             try:
                 fetched = HttpClient(headers=headers, sleep=self.sleep).get(url, datetime.now(UTC))
             except FetchError as exc:
-                status = http_status(exc)
+                status = exc.status
                 attempt += 1
                 if status not in (403, 429) or attempt > RETRIES:
                     raise
@@ -215,12 +213,6 @@ class GitHub:
         until = datetime.fromtimestamp(reset_at, UTC).strftime("%Y-%m-%d %H:%M:%SZ")
         self.write(f"GitHub rate limit reached; waiting {wait:.0f} s (it resets at {until})")
         self.sleep(wait)
-
-
-def http_status(exc: FetchError) -> int | None:
-    """The HTTP status a FetchError reports ('GET url: HTTP 404'), if it is one."""
-    match = STATUS.search(str(exc))
-    return int(match[1]) if match else None
 
 
 def _iso(when: datetime) -> str:
@@ -336,7 +328,7 @@ def _walk(
         try:
             body = github.raw(url)
         except FetchError as exc:
-            if http_status(exc) == 404:
+            if exc.status == 404:
                 summary.absent += 1
                 write(f"{head}: {commit.path} is not in this commit (deleted or moved)")
                 continue
