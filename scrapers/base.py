@@ -92,6 +92,19 @@ class Parsed:
         elif held != price:
             self.skipped["conflicting duplicate prices"] += 1
 
+    def add_entry(
+        self, build: Callable[..., list[Quote]], *args: Any, what: str = "model entry"
+    ) -> None:
+        """Add the quotes `build(*args)` makes of one listing entry, all or none: an entry that
+        raises one of ENTRY_ERRORS on the way is skipped and counted, the listing goes on."""
+        try:
+            quotes = build(*args)
+        except ENTRY_ERRORS as exc:
+            self.skipped[f"malformed {what} ({exc.__class__.__name__})"] += 1
+            return
+        for quote in quotes:
+            self.add(quote)
+
     def skipped_summary(self) -> str:
         return "; ".join(f"{n} {reason}" for reason, n in self.skipped.most_common())
 

@@ -19,7 +19,7 @@ from collections import Counter
 from decimal import Decimal
 from typing import Any
 
-from scrapers.base import ENTRY_ERRORS, Fetched, HttpClient, Parsed, ParseError, load_json
+from scrapers.base import Fetched, HttpClient, Parsed, ParseError, load_json
 from tracker.identity import CREATOR_PREFIXES
 from tracker.ingest import Quote
 from tracker.models import Meter, PriceUnit, Source
@@ -67,13 +67,7 @@ def parse(fetched: Fetched) -> Parsed:
         if not isinstance(provider, dict) or "id" not in provider or "models" not in provider:
             raise ParseError(SLUG, f"provider entry without id/models: {str(provider)[:80]}")
         for model in provider["models"]:
-            try:  # a model's quotes count only if the whole entry parses
-                quotes = _model_quotes(provider, model, today, parsed.skipped)
-            except ENTRY_ERRORS as exc:
-                parsed.skipped[f"malformed model entry ({exc.__class__.__name__})"] += 1
-                continue
-            for quote in quotes:
-                parsed.add(quote)
+            parsed.add_entry(_model_quotes, provider, model, today, parsed.skipped)
     if not parsed.quotes:
         raise ParseError(SLUG, "no prices found in the payload")
     return parsed

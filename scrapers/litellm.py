@@ -22,7 +22,7 @@ from collections import Counter
 from decimal import Decimal
 from typing import Any
 
-from scrapers.base import ENTRY_ERRORS, Fetched, HttpClient, Parsed, ParseError, load_json
+from scrapers.base import Fetched, HttpClient, Parsed, ParseError, load_json
 from tracker.identity import CREATOR_PREFIXES
 from tracker.ingest import Quote
 from tracker.models import Meter, PriceUnit, Source
@@ -97,13 +97,7 @@ def parse(fetched: Fetched) -> Parsed:
         raise ParseError(SLUG, "no entry has a litellm_provider")
     parsed = Parsed(quotes=[])
     for key, entry in entries.items():
-        try:
-            quotes = _entry_quotes(key, entry, parsed.skipped)
-        except ENTRY_ERRORS as exc:
-            parsed.skipped[f"malformed entry ({exc.__class__.__name__})"] += 1
-            continue
-        for quote in quotes:
-            parsed.add(quote)
+        parsed.add_entry(_entry_quotes, key, entry, parsed.skipped, what="entry")
     if not parsed.quotes:
         raise ParseError(SLUG, "no per-token prices found in the payload")
     return parsed

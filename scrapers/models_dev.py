@@ -30,7 +30,7 @@ from collections import Counter
 from decimal import Decimal
 from typing import Any
 
-from scrapers.base import ENTRY_ERRORS, Fetched, HttpClient, Parsed, ParseError, load_json
+from scrapers.base import Fetched, HttpClient, Parsed, ParseError, load_json
 from tracker.ingest import Quote
 from tracker.models import Meter, PriceUnit, Source
 
@@ -82,13 +82,9 @@ def parse(fetched: Fetched) -> Parsed:
             continue
         providers += 1
         for model_key, model in provider["models"].items():
-            try:
-                quotes = _model_quotes(str(key), provider, str(model_key), model, parsed.skipped)
-            except ENTRY_ERRORS as exc:
-                parsed.skipped[f"malformed model entry ({exc.__class__.__name__})"] += 1
-                continue
-            for quote in quotes:
-                parsed.add(quote)
+            parsed.add_entry(
+                _model_quotes, str(key), provider, str(model_key), model, parsed.skipped
+            )
     if not providers:
         raise ParseError(SLUG, "no provider entry has a `models` object")
     if not parsed.quotes:

@@ -19,7 +19,7 @@ from collections import Counter
 from decimal import Decimal
 from typing import Any
 
-from scrapers.base import ENTRY_ERRORS, Fetched, HttpClient, Parsed, ParseError, load_json
+from scrapers.base import Fetched, HttpClient, Parsed, ParseError, load_json
 from tracker.identity import CREATOR_PREFIXES
 from tracker.ingest import Quote
 from tracker.models import Meter, PriceUnit, Source
@@ -63,13 +63,7 @@ def parse(fetched: Fetched) -> Parsed:
         raise ParseError(SLUG, "no model has a pricing object")
     parsed = Parsed(quotes=[])
     for model in models:
-        try:
-            quotes = _model_quotes(model, parsed.skipped)
-        except ENTRY_ERRORS as exc:
-            parsed.skipped[f"malformed model entry ({exc.__class__.__name__})"] += 1
-            continue
-        for quote in quotes:
-            parsed.add(quote)
+        parsed.add_entry(_model_quotes, model, parsed.skipped)
     if not parsed.quotes:
         raise ParseError(SLUG, "no per-token prices found in the payload")
     return parsed
