@@ -63,6 +63,8 @@ def price_history_figure(lines: list[PriceLine], until: datetime) -> dict[str, A
     )
     names = sorted({line.name for line in lines})
     colours = {name: PALETTE[i % len(PALETTE)] for i, name in enumerate(names)}
+    # One legend entry per model: on its input trace, or its output trace if it has no input.
+    with_input = {line.name for line in lines if line.meter == "input"}
     for line in sorted(lines, key=lambda line: (line.name, line.meter)):
         xs, ys = step_points(line.steps, until)
         if not xs:
@@ -73,8 +75,7 @@ def price_history_figure(lines: list[PriceLine], until: datetime) -> dict[str, A
             y=ys,
             name=line.name,
             legendgroup=line.name,
-            showlegend=row == 1
-            or not any(other.name == line.name and other.meter == "input" for other in lines),
+            showlegend=row == 1 or line.name not in with_input,
             mode="lines",
             line={"shape": "hv", "width": 2, "color": colours[line.name]},
             connectgaps=False,

@@ -41,8 +41,7 @@ class _Echo:
 
 def plain_decimal(value: Decimal) -> str:
     """A Decimal without exponent or trailing zeros: 2.5, 0.00000015, 60."""
-    text = format(value.normalize(), "f")
-    return text
+    return format(value.normalize(), "f")
 
 
 def iso_utc(value: datetime | None) -> str:
