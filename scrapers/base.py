@@ -123,6 +123,35 @@ def load_json(fetched: Fetched, source: str) -> Any:
         raise ParseError(source, f"not JSON: {exc}") from None
 
 
+def threshold_tier(tokens: int) -> str:
+    """The tier slug for prices of prompts above a size, the same for every source:
+    200000 -> 'over_200k', 1000000 -> 'over_1m'. Raises ValueError for a non-positive count."""
+    if isinstance(tokens, bool) or not isinstance(tokens, int) or tokens <= 0:
+        raise ValueError(f"tier size {tokens!r} is not a token count")
+    if tokens % 1_000_000 == 0:
+        return f"over_{tokens // 1_000_000}m"
+    return f"over_{round(tokens / 1000)}k"
+
+
+def join_tier(*parts: str) -> str:
+    """One tier slug from its parts, empty ones left out: ('off_peak', '', 'over_200k')."""
+    return "_".join(part for part in parts if part)
+
+
+def price_amount(value: Any) -> Decimal:
+    """A price from JSON: a Decimal or int, or a numeric string. Raises TypeError otherwise."""
+    if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
+        raise TypeError(f"price {value!r} is not a number")
+    return Decimal(value.strip() if isinstance(value, str) else value)
+
+
+def is_zero_price(value: Any) -> bool:
+    try:
+        return price_amount(value) == 0
+    except (TypeError, ArithmeticError):
+        return False
+
+
 class FetchError(Exception):
     """The source could not be fetched (network, HTTP status, size). Worth retrying, after
     `retry_after` seconds when the server said so."""

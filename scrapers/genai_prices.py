@@ -19,8 +19,16 @@ from collections import Counter
 from decimal import Decimal
 from typing import Any
 
-from scrapers.base import Fetched, HttpClient, Parsed, ParseError, load_json
-from tracker.identity import CREATOR_PREFIXES
+from scrapers.base import (
+    Fetched,
+    HttpClient,
+    Parsed,
+    ParseError,
+    join_tier,
+    load_json,
+    threshold_tier,
+)
+from tracker.identity import CREATOR_PREFIXES, slugify
 from tracker.ingest import Quote
 from tracker.models import Meter, PriceUnit, Source
 
@@ -187,20 +195,20 @@ def _price_quotes(
             if meter in BATCH_METERS:
                 meter = BATCH_METERS[meter]
             else:
-                field_tier = _join(field_tier, "batch")
+                field_tier = join_tier(field_tier, "batch")
         tiers: list[tuple[str, Any]]
         if isinstance(value, dict):
             tiers = [("", value["base"])]
-            tiers += [(_threshold_tier(t["start"]), t["price"]) for t in value.get("tiers", [])]
+            tiers += [(threshold_tier(int(t["start"])), t["price"]) for t in value.get("tiers", [])]
         else:
             tiers = [("", value)]
-        for threshold_tier, amount in tiers:
+        for size_tier, amount in tiers:
             quotes.append(
                 _quote(
                     provider,
                     model,
                     meter,
-                    _join(base_tier, field_tier, threshold_tier),
+                    join_tier(base_tier, field_tier, size_tier),
                     Decimal(str(amount)),
                     valid_from,
                 )
@@ -235,28 +243,11 @@ def _quote(
         unit=PriceUnit.MILLION,
         currency="USD",
         valid_from=valid_from,
-        model=_slugify(model_slug) if model_slug else "",
+        model=(slugify(model_slug) or "unnamed") if model_slug else "",
         model_name=str(model.get("name") or model_id),
         creator=creator,
         context_window=model.get("context_window"),
     )
-
-
-def _threshold_tier(start: int) -> str:
-    start = int(start)
-    if start % 1_000_000 == 0:
-        return f"over_{start // 1_000_000}m"
-    return f"over_{round(start / 1000)}k"
-
-
-def _join(*parts: str) -> str:
-    return "_".join(part for part in parts if part)
-
-
-def _slugify(text: str) -> str:
-    import re
-
-    return re.sub(r"[^a-z0-9._-]+", "-", text.lower()).strip("-._") or "unnamed"
 
 
 def bundled() -> tuple[bytes, str]:

@@ -19,10 +19,18 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import Counter
-from decimal import Decimal
 from typing import Any
 
-from scrapers.base import Fetched, HttpClient, Parsed, ParseError, load_json
+from scrapers.base import (
+    Fetched,
+    HttpClient,
+    Parsed,
+    ParseError,
+    is_zero_price,
+    join_tier,
+    load_json,
+    price_amount,
+)
 from tracker.identity import CREATOR_PREFIXES
 from tracker.ingest import Quote
 from tracker.models import Meter, PriceUnit, Source
@@ -132,13 +140,13 @@ def _entry_quotes(key: str, entry: Any, skipped: Counter[str]) -> list[Quote]:
         match = TOKEN_FIELD.match(field)
         if match is None:
             if field == "tiered_pricing" or (
-                "cost" in field and value is not None and not _is_zero(value)
+                "cost" in field and value is not None and not is_zero_price(value)
             ):
                 reasons.append(f"unsupported price field {field}")
             continue
         if value is None:
             continue
-        amount = _amount(value)
+        amount = price_amount(value)
         meter, tier = _meter_and_tier(match)
         if meter is None:
             reasons.append(f"unsupported price field {field}")
@@ -209,20 +217,7 @@ def _meter_and_tier(match: re.Match[str]) -> tuple[str | None, str]:
             meter = BATCH_METERS[meter]
         else:
             batch = "batch"
-    return meter, _join(variant, ttl, batch, threshold)
-
-
-def _amount(value: Any) -> Decimal:
-    if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
-        raise TypeError(f"price {value!r} is not a number")
-    return Decimal(value.strip() if isinstance(value, str) else value)
-
-
-def _is_zero(value: Any) -> bool:
-    try:
-        return _amount(value) == 0
-    except (TypeError, ArithmeticError):
-        return False
+    return meter, join_tier(variant, ttl, batch, threshold)
 
 
 def _hints(entry: dict[str, Any], provider: str, model_id: str) -> dict[str, Any]:
@@ -253,7 +248,3 @@ def _positive_int(value: Any) -> int | None:
     if isinstance(value, int) and not isinstance(value, bool) and value > 0:
         return value
     return None
-
-
-def _join(*parts: str) -> str:
-    return "_".join(part for part in parts if part)

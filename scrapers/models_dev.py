@@ -30,7 +30,7 @@ from collections import Counter
 from decimal import Decimal
 from typing import Any
 
-from scrapers.base import Fetched, HttpClient, Parsed, ParseError, load_json
+from scrapers.base import Fetched, HttpClient, Parsed, ParseError, load_json, threshold_tier
 from tracker.ingest import Quote
 from tracker.models import Meter, PriceUnit, Source
 
@@ -123,7 +123,7 @@ def _model_quotes(
             if kind != "context":
                 skipped[f"unsupported tier type {kind}"] += 1
                 continue
-            price_sets.append((_threshold_tier(tier["size"]), entry))
+            price_sets.append((threshold_tier(tier["size"]), entry))
     elif isinstance(cost.get(LEGACY_TIER_FIELD), dict):
         price_sets.append(("over_200k", cost[LEGACY_TIER_FIELD]))
 
@@ -168,14 +168,6 @@ def _amount(value: Any) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, int | Decimal):
         raise TypeError(f"price {value!r} is not a number")
     return Decimal(str(value))
-
-
-def _threshold_tier(size: Any) -> str:
-    if isinstance(size, bool) or not isinstance(size, int) or size <= 0:
-        raise ValueError(f"tier size {size!r} is not a token count")
-    if size % 1_000_000 == 0:
-        return f"over_{size // 1_000_000}m"
-    return f"over_{round(size / 1000)}k"
 
 
 def _day(value: Any) -> dt.date | None:

@@ -19,8 +19,16 @@ from collections import Counter
 from decimal import Decimal
 from typing import Any
 
-from scrapers.base import Fetched, HttpClient, Parsed, ParseError, load_json
-from tracker.identity import CREATOR_PREFIXES
+from scrapers.base import (
+    Fetched,
+    HttpClient,
+    Parsed,
+    ParseError,
+    is_zero_price,
+    load_json,
+    price_amount,
+)
+from tracker.identity import CREATOR_PREFIXES, slugify
 from tracker.ingest import Quote
 from tracker.models import Meter, PriceUnit, Source
 
@@ -86,7 +94,7 @@ def _model_quotes(model: Any, skipped: Counter[str]) -> list[Quote]:
             continue
         meter = METERS.get(field)
         if meter is None:
-            if _is_zero(value):
+            if is_zero_price(value):
                 continue
             reasons.append(
                 f"variable price (-1) {field}"
@@ -94,7 +102,7 @@ def _model_quotes(model: Any, skipped: Counter[str]) -> list[Quote]:
                 else f"non-token price {field}"
             )
             continue
-        amount = _amount(value)
+        amount = price_amount(value)
         if amount == VARIABLE:
             reasons.append(f"variable price (-1) {field}")
             continue
@@ -117,22 +125,9 @@ def _model_quotes(model: Any, skipped: Counter[str]) -> list[Quote]:
     return quotes
 
 
-def _amount(value: Any) -> Decimal:
-    if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
-        raise TypeError(f"price {value!r} is not a number")
-    return Decimal(value.strip() if isinstance(value, str) else value)
-
-
-def _is_zero(value: Any) -> bool:
-    try:
-        return _amount(value) == 0
-    except (TypeError, ArithmeticError):
-        return False
-
-
 def _is_variable(value: Any) -> bool:
     try:
-        return _amount(value) == VARIABLE
+        return price_amount(value) == VARIABLE
     except (TypeError, ArithmeticError):
         return False
 
@@ -140,7 +135,7 @@ def _is_variable(value: Any) -> bool:
 def _hints(model: dict[str, Any]) -> dict[str, Any]:
     model_id: str = model["id"]
     prefix = model_id.split("/", 1)[0].lower() if "/" in model_id else ""
-    creator = _slugify(CREATOR_PREFIXES.get(prefix, prefix)) if prefix else ""
+    creator = slugify(CREATOR_PREFIXES.get(prefix, prefix)) if prefix else ""
     name = str(model.get("name") or "").strip()
     name = _VENDOR_PREFIX.sub("", name, count=1)
     if (
@@ -162,7 +157,3 @@ def _hints(model: dict[str, Any]) -> dict[str, Any]:
         ),
         "release_date": release_date,
     }
-
-
-def _slugify(text: str) -> str:
-    return re.sub(r"[^a-z0-9._-]+", "-", text.lower()).strip("-._")

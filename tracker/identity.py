@@ -23,6 +23,11 @@ _VARIANT = re.compile(r":[a-z0-9.-]+$")  # ':free', ':beta'; not 'Vendor: Model'
 _DATE_TAG = re.compile(r"\s*\((?:[a-z]+\s+)?\d{4}(?:-\d{2}){0,2}\)$")
 
 
+def slugify(text: str) -> str:
+    """Lowercase letters, digits, '.', '_' and '-' only; may be empty."""
+    return re.sub(r"[^a-z0-9._-]+", "-", text.lower()).strip("-._")
+
+
 def normalise(name: str) -> str:
     """The form aliases are stored and looked up in: lowercase, vendor prefix and ':variant'
     suffix dropped, spaces and underscores as hyphens.

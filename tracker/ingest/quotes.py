@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
+from tracker.identity import slugify
 from tracker.models import TOKENS_PER_UNIT, Meter, PriceUnit
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
@@ -80,6 +81,5 @@ class Quote:
         """Our model slug: the adapter's hint, else the provider's id without any prefix."""
         if self.model:
             return self.model
-        bare = self.provider_model_id.rsplit("/", 1)[-1].split(":", 1)[0].lower()
-        slug = re.sub(r"[^a-z0-9._-]+", "-", bare).strip("-._")
-        return slug or "unnamed"
+        bare = self.provider_model_id.rsplit("/", 1)[-1].split(":", 1)[0]
+        return slugify(bare) or "unnamed"
