@@ -4,6 +4,7 @@ import functools
 import hashlib
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -111,6 +112,20 @@ def _plain_static_files(settings: Any) -> None:
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
     settings.WHITENOISE_USE_FINDERS = True
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(settings: Any) -> Iterator[None]:
+    """Each test gets an empty in-process cache: cached figures and rate-limit counters from
+    another test (or from a developer's `make run`) must not leak in. Tests of behaviour that
+    needs the shared cache (rate limits across processes) point CACHES at TEST_REDIS_URL."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": f"test-{uuid.uuid4()}",
+        }
+    }
+    yield
 
 
 @pytest.fixture

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "tracker",
+    "tracker.alerts",
     "dashboard",
 ]
 
@@ -134,6 +135,25 @@ X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 
+# The cache holds rendered figures and the rate limiters' counters, so it must be shared by
+# every process: Redis when CACHE_URL names one, else files under VAR_DIR (no server needed).
+CACHE_URL = env_str("CACHE_URL", "")
+CACHES: dict[str, dict[str, object]]
+if CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+    }
+elif CACHE_URL:
+    raise ImproperlyConfigured(f"CACHE_URL must be a redis:// URL, got {CACHE_URL!r}")
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache"),
+            "OPTIONS": {"MAX_ENTRIES": 5000},
+        }
+    }
+
 # Celery. With no CELERY_BROKER_URL, kombu's filesystem transport under VAR_DIR: it needs no
 # server, so `make run` works on a bare machine. Production sets a Redis URL.
 _BROKER_DIR = VAR_DIR / "broker"
@@ -213,3 +233,7 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
+
+# --- alerts (tracker/alerts) ---
+
+# --- downloads, releases and the HTTP API (dashboard/) ---

@@ -1,0 +1,1 @@
+"""Price-drop alerts: subscribers, rules, the notification outbox and its delivery channels."""

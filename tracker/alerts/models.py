@@ -1,0 +1,1 @@
+"""Alert models (see tracker/alerts/__init__.py)."""
