@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "tracker",
     "tracker.alerts",
     "dashboard",
+    "dashboard.api",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,1 @@
+"""HTTP API models: API keys (see dashboard/api/__init__.py)."""
