@@ -35,7 +35,7 @@ def main() -> None:
     from django.db import connection
 
     from tracker.ingest import Quote, record
-    from tracker.models import PriceChange, PriceSpan, Source
+    from tracker.models import PriceChange, PriceSpan, ScrapeRun, Source
 
     call_command("migrate", verbosity=0)
     source = Source.objects.create(
@@ -55,8 +55,12 @@ def main() -> None:
     print(f"database: {connection.vendor}; {len(quotes):,} quotes")
     for label, when in (("first run", t0), ("unchanged re-run", t0 + timedelta(hours=1))):
         rows_before = PriceSpan.objects.count() + PriceChange.objects.count()
+        # A run of its own, as in production: every span seen again points at it.
+        run = ScrapeRun.objects.create(
+            source=source, trigger=ScrapeRun.Trigger.MANUAL, started_at=when, observed_at=when
+        )
         start = time.perf_counter()
-        result = record(source, quotes, when, complete=True)
+        result = record(source, quotes, when, run=run, complete=True)
         took = time.perf_counter() - start
         new_rows = PriceSpan.objects.count() + PriceChange.objects.count() - rows_before
         print(

@@ -299,11 +299,24 @@ class PriceSpan(SpanKey):
     )
     first_seen_at = models.DateTimeField()
     last_seen_at = models.DateTimeField()
+    # Not indexed: every run moves last_seen_at/last_run of every span it sees again, and with
+    # no index on the columns it changes PostgreSQL updates the row in place (a HOT update, with
+    # the table's fillfactor leaving room, see migration 0007) instead of touching every index.
     first_run = models.ForeignKey(
-        ScrapeRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        ScrapeRun,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
     )
     last_run = models.ForeignKey(
-        ScrapeRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        ScrapeRun,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
     )
 
     class Meta:
