@@ -44,7 +44,13 @@ class PriceUnit(models.TextChoices):
     MILLION = "1m", "per 1M tokens"
 
 
-TOKENS_PER_UNIT = {PriceUnit.TOKEN: 1, PriceUnit.THOUSAND: 1_000, PriceUnit.MILLION: 1_000_000}
+# Keyed by the plain strings (PriceUnit members are str and compare equal to them): looking up
+# a stored unit needs no enum construction, which ingest would pay for every price it reads.
+TOKENS_PER_UNIT: dict[str, int] = {
+    PriceUnit.TOKEN.value: 1,
+    PriceUnit.THOUSAND.value: 1_000,
+    PriceUnit.MILLION.value: 1_000_000,
+}
 
 
 class Provider(models.Model):

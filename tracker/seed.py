@@ -1,4 +1,5 @@
-"""Loading the bundled data: sources, the ledger, and genai-prices' packaged price map."""
+"""Loading the bundled data: sources, the ledger, genai-prices' packaged price map and the
+capability scores."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import hashlib
 from collections.abc import Callable
 
 from scrapers import genai_prices, ledger
-from tracker import analogies, identity, scraping
+from tracker import analogies, identity, scores, scraping
 from tracker.models import ScrapeRun
 
 
@@ -35,4 +36,7 @@ def seed(say: Callable[[str], None] = print) -> list[ScrapeRun]:
         # After each bundle, so the ledger's models are aliased before the price map arrives.
         loaded, waiting = identity.load_aliases()
         say(f"aliases: {loaded} loaded, {waiting} waiting for their model")
+    # After the aliases, through which the scores file names its models.
+    created, updated = scores.load()
+    say(f"capability scores: {created} new, {updated} refreshed ({scores.PATH.name})")
     return runs

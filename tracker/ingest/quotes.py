@@ -74,7 +74,7 @@ class Quote:
     @property
     def per_mtok(self) -> Decimal:
         """The stated amount per 1,000,000 tokens, still in the stated currency."""
-        return (self.amount * MTOK / TOKENS_PER_UNIT[PriceUnit(self.unit)]).normalize()
+        return (self.amount * MTOK / TOKENS_PER_UNIT[self.unit]).normalize()
 
     @property
     def model_slug(self) -> str:
