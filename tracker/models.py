@@ -453,6 +453,12 @@ class PriceChange(SpanKey):
         indexes = [
             # The changes feed: newest first.
             models.Index(fields=["-changed_at"], name="pricechange_recent"),
+            # The cache key of every page: MAX(retracted_at) without a scan of every change.
+            models.Index(
+                fields=["retracted_at"],
+                name="pricechange_retracted",
+                condition=Q(retracted_at__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:
