@@ -127,15 +127,17 @@ def qualifying_models(benchmark: str, threshold: Decimal) -> dict[int, Decimal]:
 def blend_steps(
     input_steps: Sequence[Step], output_steps: Sequence[Step], blend: Blend
 ) -> list[Step]:
-    """The blended price wherever both meters are priced and neither is free, as steps."""
+    """The blended price wherever both meters are priced and neither is free, as steps.
+    Both inputs are sorted, non-overlapping steps; one merge pass over their boundaries."""
     bounds = sorted(
         {s for s, _, _ in [*input_steps, *output_steps]}
         | {e for _, e, _ in [*input_steps, *output_steps] if e is not None}
     )
+    inputs, outputs = _Cursor(input_steps), _Cursor(output_steps)
     result: list[Step] = []
     for i, start in enumerate(bounds):
         end = bounds[i + 1] if i + 1 < len(bounds) else None
-        inp, out = _price_at(input_steps, start), _price_at(output_steps, start)
+        inp, out = inputs.at(start), outputs.at(start)
         if inp is None or out is None or inp <= 0 or out <= 0:
             continue
         price = blend.price(inp, out)
@@ -146,11 +148,22 @@ def blend_steps(
     return result
 
 
-def _price_at(steps: Sequence[Step], at: datetime) -> Decimal | None:
-    for start, end, price in steps:
-        if start <= at and (end is None or at < end):
-            return price
-    return None
+class _Cursor:
+    """The price of sorted, non-overlapping steps at instants asked in increasing order."""
+
+    def __init__(self, steps: Sequence[Step]) -> None:
+        self.steps = sorted(steps, key=lambda step: step[0])
+        self.i = 0
+
+    def at(self, when: datetime) -> Decimal | None:
+        while self.i < len(self.steps):  # skip steps that ended at or before `when`
+            end = self.steps[self.i][1]
+            if end is None or end > when:
+                break
+            self.i += 1
+        if self.i < len(self.steps) and self.steps[self.i][0] <= when:
+            return self.steps[self.i][2]
+        return None
 
 
 def blended_history(offering_ids: Iterable[int], blend: Blend) -> dict[int, list[Step]]:

@@ -29,9 +29,13 @@ def published_history(
     Decimals in USD per 1M tokens; each segment's `span.data` is the stored span row."""
     ranks = source_ranks()
     ranked: dict[tuple[int, str], list[tuple[tuple[int, str], Span]]] = defaultdict(list)
-    rows = PriceSpan.objects.filter(
-        offering_id__in=list(offering_ids), meter__in=list(meters), tier=tier
-    ).values_list(*SpanRow._fields)
+    rows = (
+        PriceSpan.objects.filter(
+            offering_id__anyof=list(offering_ids), meter__in=list(meters), tier=tier
+        )
+        .order_by()  # the model's ordering joins Source only to sort: the timeline sorts itself
+        .values_list(*SpanRow._fields)
+    )
     for values in rows.iterator(chunk_size=5000):
         row = SpanRow(*values)
         ranked[(row.offering_id, row.meter)].append((ranks[row.source_id], published_span(row)))
@@ -55,9 +59,9 @@ def published_at(
     ranks = source_ranks()
     rows = PriceSpan.objects.filter(
         Q(valid_to__isnull=True) | Q(valid_to__gt=at), valid_from__lte=at, tier=tier
-    )
+    ).order_by()
     if offering_ids is not None:
-        rows = rows.filter(offering_id__in=list(offering_ids))
+        rows = rows.filter(offering_id__anyof=list(offering_ids))
     if meters is not None:
         rows = rows.filter(meter__in=list(meters))
     best: dict[tuple[int, str], tuple[tuple[int, str], Published]] = {}

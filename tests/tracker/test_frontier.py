@@ -64,7 +64,7 @@ def test_cheapest_over_time_ends_when_nothing_is_priced():
 
 
 steps_strategy = st.lists(
-    st.tuples(st.integers(0, 50), st.integers(1, 20), st.integers(1, 9)), max_size=6
+    st.tuples(st.integers(0, 50), st.integers(1, 20), st.integers(0, 9)), max_size=6
 )
 
 
@@ -211,3 +211,28 @@ def test_a_model_scored_by_two_sources_counts_its_best_score(priced):
     model = LanguageModel.objects.get(offerings__provider_model_id="weak")
     CapabilityScore.objects.create(model=model, benchmark="mmlu", score=Decimal(90), source="u")
     assert frontier.qualifying_models("mmlu", Decimal(89)) == {model.pk: Decimal(90)}
+
+
+def _as_steps(items):
+    steps, cursor = [], 0
+    for gap, length, price in items:  # sorted, non-overlapping, some free
+        start = cursor + gap
+        steps.append((d(start), d(start + length), Decimal(price)))
+        cursor = start + length
+    return steps
+
+
+@settings(max_examples=300, deadline=None)
+@given(steps_strategy, steps_strategy)
+def test_blend_steps_equals_pointwise_blend(raw_in, raw_out):
+    inp, out = _as_steps(raw_in), _as_steps(raw_out)
+    blended = frontier.blend_steps(inp, out, Blend(3, 1))
+
+    def at(steps, when):
+        return next((p for s, e, p in steps if s <= when and (e is None or when < e)), None)
+
+    for day in range(0, 160):
+        when = d(day + 0.5)
+        i, o = at(inp, when), at(out, when)
+        want = (3 * i + o) / 4 if i and o else None  # free (0) or missing: not priced
+        assert at(blended, when) == want
