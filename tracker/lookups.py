@@ -20,9 +20,7 @@ class AnyOf(Lookup[Any]):
     lookup_name = "anyof"
     prepare_rhs = False
 
-    def as_sql(
-        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper
-    ) -> tuple[str, Any]:
+    def as_sql(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper) -> tuple[str, Any]:
         lhs, lhs_params = self.process_lhs(compiler, connection)
         field = self.lhs.output_field
         values = [field.get_db_prep_value(v, connection) for v in _values(self.rhs)]
