@@ -35,7 +35,7 @@ browser:
 
 test: lint browser
 	DATABASE_URL=$(TEST_DATABASE_URL) TEST_REDIS_URL=$(TEST_REDIS_URL) $(BIN)/pytest
-	DATABASE_URL= $(BIN)/pytest
+	DATABASE_URL= $(BIN)/pytest -m "not browser"
 
 seed: $(STAMP)
 	$(BIN)/python manage.py migrate --noinput

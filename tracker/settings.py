@@ -235,6 +235,65 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
 
+# The site's public origin, for absolute links in emails (RFC 8058 wants https in production)
+# and the URLs written into releases and their citations.
+BASE_URL = env_str("TRACKER_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+
 # --- alerts (tracker/alerts) ---
+ALERTS_BASE_URL = BASE_URL
+ALERTS_CONFIRM_DAYS = env_int("ALERTS_CONFIRM_DAYS", 7, minimum=1)
+ALERTS_MANAGE_DAYS = env_int("ALERTS_MANAGE_DAYS", 30, minimum=1)
+# Subscribe / manage-link forms: at most this many posts per hour per client IP / per address.
+ALERTS_RATE_PER_IP = env_int("ALERTS_RATE_PER_IP", 20, minimum=1)
+ALERTS_RATE_PER_ADDRESS = env_int("ALERTS_RATE_PER_ADDRESS", 5, minimum=1)
+# Failed deliveries retry after base, 4x base, 16x base, ... (capped at 6 h) for this long.
+ALERTS_RETRY_BASE_SECONDS = env_int("ALERTS_RETRY_BASE_SECONDS", 60, minimum=1)
+ALERTS_RETRY_FOR_SECONDS = env_int("ALERTS_RETRY_FOR_SECONDS", 86400, minimum=1)
+# A claimed notification whose worker has not finished after this long is re-queued.
+ALERTS_CLAIM_TIMEOUT_SECONDS = env_int("ALERTS_CLAIM_TIMEOUT_SECONDS", 300, minimum=1)
+ALERTS_SWEEP_SECONDS = env_int("ALERTS_SWEEP_SECONDS", 60, minimum=1)
+ALERTS_DIGEST_HOUR = env_int("ALERTS_DIGEST_HOUR", 7, minimum=0)
+ALERTS_WEBHOOK_TIMEOUT = env_int("ALERTS_WEBHOOK_TIMEOUT", 10, minimum=1)
+if ALERTS_DIGEST_HOUR > 23:
+    raise ImproperlyConfigured(f"ALERTS_DIGEST_HOUR must be 0 to 23, got {ALERTS_DIGEST_HOUR}")
+
+
+def _alerts_webhook_targets() -> tuple[list[int], list[str]]:
+    """Webhooks go only to globally routable addresses on these ports. A self-hoster posting
+    to their own LAN lists its networks (CIDR) in ALERTS_WEBHOOK_ALLOW_NETWORKS."""
+    import ipaddress
+
+    try:
+        ports = [int(p) for p in env_list("ALERTS_WEBHOOK_PORTS", "80,443")]
+    except ValueError:
+        raise ImproperlyConfigured("ALERTS_WEBHOOK_PORTS must be port numbers: 80,443") from None
+    networks = env_list("ALERTS_WEBHOOK_ALLOW_NETWORKS", "")
+    for net in networks:
+        try:
+            ipaddress.ip_network(net, strict=False)
+        except ValueError:
+            raise ImproperlyConfigured(f"ALERTS_WEBHOOK_ALLOW_NETWORKS: {net!r} no CIDR") from None
+    return ports, networks
+
+
+ALERTS_WEBHOOK_PORTS, ALERTS_WEBHOOK_ALLOW_NETWORKS = _alerts_webhook_targets()
 
 # --- downloads, releases and the HTTP API (dashboard/) ---
+# Dated releases of the whole dataset (dashboard/releases.py), one directory each, never pruned.
+RELEASES_DIR = Path(env_str("TRACKER_RELEASES_DIR", str(VAR_DIR / "releases"))).resolve()
+# What releases cite and license: the public address of the site, the data's licence (SPDX id)
+# and the authors named in CITATION.cff. They are written into the release files.
+RELEASES_BASE_URL = BASE_URL
+RELEASES_LICENSE = env_str("TRACKER_DATA_LICENSE", "CC-BY-4.0")
+RELEASES_AUTHOR = env_str("TRACKER_DATA_AUTHOR", "Token Price Tracker contributors")
+# The daily release is built at this hour (UTC).
+RELEASES_HOUR = env_int("TRACKER_RELEASE_HOUR", 3, minimum=0)
+if RELEASES_HOUR > 23:
+    raise ImproperlyConfigured(f"TRACKER_RELEASE_HOUR must be 0 to 23, got {RELEASES_HOUR}")
+# API requests per minute: anonymous clients per IP (FRED allows 120), and per API key (a key
+# may carry its own limit, set in the admin).
+API_RATE_LIMIT_PER_MINUTE = env_int("API_RATE_LIMIT_PER_MINUTE", 120, minimum=1)
+API_KEY_RATE_LIMIT_PER_MINUTE = env_int("API_KEY_RATE_LIMIT_PER_MINUTE", 1200, minimum=1)
+# Behind a reverse proxy, the request header carrying the client's address, as Django's META
+# key (HTTP_X_REAL_IP for X-Real-IP); empty: REMOTE_ADDR. Only set it if the proxy overwrites it.
+API_CLIENT_IP_HEADER = env_str("API_CLIENT_IP_HEADER", "")
