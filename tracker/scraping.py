@@ -29,6 +29,7 @@ from scrapers.base import (
     ScoreQuote,
 )
 from tracker import analogies
+from tracker.alerts import hooks as alert_hooks
 from tracker.identity import normalise
 from tracker.ingest import IngestError, QuoteError, record
 from tracker.ingest.record import resync_published
@@ -162,6 +163,7 @@ def run_source(
             complete=adapter.COMPLETE and trigger != ScrapeRun.Trigger.INGEST,
             backfill=trigger in (ScrapeRun.Trigger.INGEST, ScrapeRun.Trigger.SEED),
         )
+        alert_hooks.changes_published(result.change_ids)
         run.status = ScrapeRun.Status.SUCCEEDED
         run.quotes = result.quotes
         run.spans_created = result.spans_created

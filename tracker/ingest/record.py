@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import operator
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from django.db import connection, transaction
 from django.db.models import DateTimeField, DecimalField, Field, Max, Model
 from django.utils import timezone
 
+from tracker.alerts import hooks as alert_hooks
 from tracker.identity import normalise
 from tracker.ingest.quotes import Quote, QuoteError
 from tracker.ingest.spans import KeyHistory, Observation, Span, published_timeline, transitions
@@ -29,7 +31,6 @@ from tracker.models import (
     PriceChange,
     PriceDisagreement,
     PriceSpan,
-    PriceUnit,
     Provider,
     ScrapeRun,
     Source,
@@ -68,7 +69,7 @@ class Stated:
     @property
     def identity(self) -> tuple[str, Decimal]:
         """What makes two statements the same price (a CNY price is unchanged when FX moves)."""
-        per_mtok = self.amount * Decimal(1_000_000) / TOKENS_PER_UNIT[PriceUnit(self.unit)]
+        per_mtok = self.amount * Decimal(1_000_000) / TOKENS_PER_UNIT[self.unit]
         return (self.currency, per_mtok.normalize())
 
 
@@ -377,6 +378,7 @@ def confirm_pending(pending_id: int) -> RecordResult:
         _resolve(pending, PendingPrice.Status.CONFIRMED, "confirmed by an operator")
         _save_histories(pending.source, histories, snapshots)
         result.change_ids = _sync_published({key}, None, timezone.now(), backfill=False)
+        alert_hooks.changes_published(result.change_ids)
     return result
 
 
@@ -393,8 +395,12 @@ _SNAPSHOT_FIELDS = (
 )
 
 
+_snapshot_of = operator.attrgetter(*_SNAPSHOT_FIELDS)
+
+
 def _snapshot(span: Span) -> tuple[Any, ...]:
-    return tuple(getattr(span, name) for name in _SNAPSHOT_FIELDS)
+    snapshot: tuple[Any, ...] = _snapshot_of(span)
+    return snapshot
 
 
 def _load_histories(
@@ -410,12 +416,12 @@ def _load_histories(
     rows: list[tuple[Any, ...]] = []
     for chunk in _chunks(offering_ids, 500):
         rows.extend(
-            PriceSpan.objects.filter(source=source, offering_id__in=chunk).values_list(*fields)
+            PriceSpan.objects.filter(source=source, offering_id__anyof=chunk).values_list(*fields)
         )
     if open_too:
         rows.extend(
             PriceSpan.objects.filter(source=source, valid_to__isnull=True)
-            .exclude(offering_id__in=offering_ids)
+            .exclude(offering_id__anyof=offering_ids)
             .values_list(*fields)
         )
     by_key: dict[Key, list[Span]] = defaultdict(list)
@@ -460,7 +466,7 @@ def _save_histories(
     # Order matters for the one-open-span index: deletes, then updates, then inserts.
     removed = [span.id for hist in histories.values() for span in hist.removed if span.id]
     if removed:
-        PriceSpan.objects.filter(pk__in=removed).delete()
+        PriceSpan.objects.filter(pk__anyof=removed).delete()
     moved: list[PriceSpan] = []
     creates: list[tuple[Any, ...]] = []
     # Most updates only move last_seen_at, and share their new values (seen now, by this run):
@@ -496,7 +502,7 @@ def _save_histories(
     for changes, pks in same_values.items():
         values = {_SNAPSHOT_COLUMNS[_SNAPSHOT_FIELDS.index(name)]: value for name, value in changes}
         for chunk in _chunks(pks, 900):
-            PriceSpan.objects.filter(pk__in=chunk).update(**values)
+            PriceSpan.objects.filter(pk__anyof=chunk).update(**values)
     insert_rows(PriceSpan, _INSERT_COLUMNS, creates)
 
 
@@ -611,12 +617,16 @@ def _sync_published(
     ranked: dict[Key, list[tuple[tuple[int, str], Span]]] = defaultdict(list)
     existing: dict[Key, dict[datetime, PriceChange]] = defaultdict(dict)
     for chunk in _chunks(offering_ids, 500):
-        for values in PriceSpan.objects.filter(offering_id__in=chunk).values_list(*SpanRow._fields):
+        for values in PriceSpan.objects.filter(offering_id__anyof=chunk).values_list(
+            *SpanRow._fields
+        ):
             row = SpanRow(*values)
             key = (row.offering_id, row.meter, row.tier)
             if key in keys:
                 ranked[key].append((ranks[row.source_id], published_span(row)))
-        for change in PriceChange.objects.filter(offering_id__in=chunk, retracted_at__isnull=True):
+        for change in PriceChange.objects.filter(
+            offering_id__anyof=chunk, retracted_at__isnull=True
+        ):
             key = (change.offering_id, change.meter, change.tier)
             if key in keys:
                 existing[key][change.changed_at] = change
@@ -657,14 +667,14 @@ def _sync_published(
         retract.extend(change.pk for change in have.values())
     _sync_disagreements(keys, ranked, now)
     if retract:
-        PriceChange.objects.filter(pk__in=retract).update(retracted_at=now)
+        PriceChange.objects.filter(pk__anyof=retract).update(retracted_at=now)
     insert_rows(PriceChange, _CHANGE_COLUMNS, creates)
     if not creates:
         return []
     # This call's events are the live ones it detected now (one recorder per source at a time).
     return sorted(
         PriceChange.objects.filter(
-            detected_at=now, retracted_at__isnull=True, offering_id__in=offering_ids
+            detected_at=now, retracted_at__isnull=True, offering_id__anyof=offering_ids
         ).values_list("pk", flat=True)
     )
 
@@ -684,7 +694,7 @@ def _sync_disagreements(
     offering_ids = sorted({key[0] for key in keys})
     for chunk in _chunks(offering_ids, 500):
         for row in PriceDisagreement.objects.filter(
-            offering_id__in=chunk, resolved_at__isnull=True
+            offering_id__anyof=chunk, resolved_at__isnull=True
         ):
             key = (row.offering_id, row.meter, row.tier)
             if key in keys:
@@ -729,7 +739,7 @@ def _sync_disagreements(
                 )
             )
     if still_open:
-        PriceDisagreement.objects.filter(pk__in=[r.pk for r in still_open.values()]).update(
+        PriceDisagreement.objects.filter(pk__anyof=[r.pk for r in still_open.values()]).update(
             resolved_at=now
         )
     PriceDisagreement.objects.bulk_create(opened, batch_size=1000)
@@ -757,7 +767,7 @@ def _resolve_offerings(quotes: Sequence[Quote], *, curated: bool) -> dict[tuple[
         for chunk in _chunks(sorted(wanted), 500):
             pmids = [pmid for _, pmid in chunk]
             for offering_id, provider_slug, pmid in Offering.objects.filter(
-                provider__slug__in={p for p, _ in chunk}, provider_model_id__in=pmids
+                provider__slug__anyof={p for p, _ in chunk}, provider_model_id__anyof=pmids
             ).values_list("pk", "provider__slug", "provider_model_id"):
                 found[(provider_slug, pmid)] = offering_id
 
@@ -783,7 +793,7 @@ def _resolve_offerings(quotes: Sequence[Quote], *, curated: bool) -> dict[tuple[
 
 
 def _ensure_providers(names: dict[str, str], curated: bool) -> dict[str, int]:
-    existing = dict(Provider.objects.filter(slug__in=names).values_list("slug", "pk"))
+    existing = dict(Provider.objects.filter(slug__anyof=names).values_list("slug", "pk"))
     new = [
         Provider(slug=slug, name=name or slug, auto_discovered=not curated)
         for slug, name in names.items()
@@ -791,7 +801,7 @@ def _ensure_providers(names: dict[str, str], curated: bool) -> dict[str, int]:
     ]
     if new:
         Provider.objects.bulk_create(new, ignore_conflicts=True)
-        existing = dict(Provider.objects.filter(slug__in=names).values_list("slug", "pk"))
+        existing = dict(Provider.objects.filter(slug__anyof=names).values_list("slug", "pk"))
     return existing
 
 
@@ -815,11 +825,11 @@ def _ensure_models(
         for key, q in first.items()
     }
     names = {name for options in spellings.values() for name in options}
-    slugs = dict(LanguageModel.objects.filter(slug__in=names).values_list("slug", "pk"))
+    slugs = dict(LanguageModel.objects.filter(slug__anyof=names).values_list("slug", "pk"))
     aliases = (
         {}
         if curated
-        else dict(ModelAlias.objects.filter(alias__in=names).values_list("alias", "model_id"))
+        else dict(ModelAlias.objects.filter(alias__anyof=names).values_list("alias", "model_id"))
     )
     resolved: dict[tuple[str, str], int] = {}
     for key, options in spellings.items():
@@ -857,7 +867,7 @@ def _ensure_models(
         ignore_conflicts=True,
     )
     created = dict(
-        LanguageModel.objects.filter(slug__in=set(missing.values())).values_list("slug", "pk")
+        LanguageModel.objects.filter(slug__anyof=set(missing.values())).values_list("slug", "pk")
     )
     for key, slug in missing.items():
         resolved[key] = created[slug]
@@ -884,7 +894,7 @@ class _FxCache:
         # more than any price list states; it also absorbs float noise such as 1.0399999999999998.
         amount = SIGNIFICANT.create_decimal(quote.amount).quantize(AMOUNT_QUANTUM).normalize()
         per_mtok = SIGNIFICANT.create_decimal(
-            amount * Decimal(1_000_000) / TOKENS_PER_UNIT[PriceUnit(quote.unit)]
+            amount * Decimal(1_000_000) / TOKENS_PER_UNIT[quote.unit]
         )
         if quote.currency == "USD":
             return Stated(per_mtok.quantize(QUANTUM), amount, "USD", quote.unit, None)
