@@ -1,7 +1,8 @@
-"""Benchmark (issue #5): server time and bytes of the story pages on the synthetic dataset.
+"""Benchmark (issue #5): server time and bytes of every dashboard page on the synthetic dataset.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/h_story_bench \\
     CACHE_URL=redis://127.0.0.1:6379/11 python bench/pages.py [--recreate] [--runs 200]
+        [--only frontier,models]
 
 Fills the database with bench/synthetic.py's dataset (50 providers, 2,000 models, 10,000
 offerings, 400,000 spans) unless it already holds it, collects the static files the way
@@ -50,12 +51,6 @@ TARGET_WARM_P95_MS = 50
 TARGET_COLD_BYTES = 1_000_000
 TARGET_WARM_BYTES = 100_000
 HEADERS = {"Accept-Encoding": "gzip"}
-# The index selectors.data_version() needs for MAX(retracted_at) (see the closing note); with
-# --probe-index it is created here, outside any migration, to measure what it changes.
-PROBE_INDEX = (
-    "CREATE INDEX IF NOT EXISTS bench_pricechange_retracted ON tracker_pricechange "
-    "(retracted_at) WHERE retracted_at IS NOT NULL"
-)
 ASSET = re.compile(r'(?:src|href)="(/static/[^"]+)"')
 
 
@@ -90,7 +85,7 @@ def wire_bytes(response: Any) -> int:
     return head + len(body(response))
 
 
-def setup(recreate: bool, probe_index: bool) -> None:
+def setup(recreate: bool) -> None:
     os.environ.setdefault("VAR_DIR", tempfile.mkdtemp(prefix="tracker-bench-pages-"))
     os.environ["DJANGO_DEBUG"] = "false"
     from bench import synthetic
@@ -112,8 +107,24 @@ def setup(recreate: bool, probe_index: bool) -> None:
         with connection.cursor() as cursor:
             # After a bulk COPY the planner has no statistics until autovacuum comes by.
             cursor.execute("ANALYZE")
-            if probe_index:
-                cursor.execute(PROBE_INDEX)
+
+
+def explore_pages() -> dict[str, str]:
+    """The exploration pages, on the first synthetic model, provider and offerings."""
+    from tracker.models import Offering
+
+    offerings = list(Offering.objects.select_related("model", "provider").order_by("pk")[:3])
+    first = offerings[0]
+    return {
+        "models": "/models/",
+        "model": f"/models/{first.model.slug}/",
+        "providers": "/providers/",
+        "provider": f"/providers/{first.provider.slug}/",
+        "compare": "/compare/?o=" + ",".join(str(o.pk) for o in offerings),
+        "changes": "/changes/",
+        "changes.atom": "/changes.atom",
+        "methodology": "/methodology/",
+    }
 
 
 def same_size_file(name: str, html: bytes) -> str:
@@ -137,25 +148,24 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=200, help="warm requests per page")
     parser.add_argument("--cold-runs", type=int, default=15, help="cold requests per page")
     parser.add_argument("--recreate", action="store_true", help="drop and create the database")
-    parser.add_argument(
-        "--probe-index", action="store_true", help="add a partial index on retracted_at first"
-    )
+    parser.add_argument("--only", default="", help="comma-separated page names to measure")
     args = parser.parse_args()
-    setup(args.recreate, args.probe_index)
+    setup(args.recreate)
     from django.core.cache import cache
     from django.db import connection
     from django.test import Client
 
-    indexed = args.probe_index and connection.vendor == "postgresql"
-    print(f"probe index on retracted_at: {'yes' if indexed else 'no'}")
+    pages = {**PAGES, **explore_pages()}
+    if args.only:
+        pages = {name: path for name, path in pages.items() if name in args.only.split(",")}
     print(f"database: {connection.vendor}; cache: {cache.__class__.__name__}; "
           "server: Django test Client, in-process, full middleware stack")  # fmt: skip
-    plain = {name: body(Client().get(path)) for name, path in PAGES.items()}
-    static_urls = {name: same_size_file(name, plain[name]) for name in PAGES}
+    plain = {name: body(Client().get(path)) for name, path in pages.items()}
+    static_urls = {name: same_size_file(name, plain[name]) for name in pages}
     client = Client()  # a new handler: WhiteNoise scans STATIC_ROOT again, baseline files too
 
     rows = []
-    for name, path in PAGES.items():
+    for name, path in pages.items():
         get = lambda path=path: client.get(path, headers=HEADERS)  # noqa: E731
         cold = timed(get, args.cold_runs, before=cache.clear)
         get()
