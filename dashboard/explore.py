@@ -24,6 +24,7 @@ from django import forms
 from django.conf import settings
 from django.core.cache import cache
 from django.core.paginator import Paginator
+from django.core.validators import MaxValueValidator
 from django.db.models import Count, F, Max, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import get_object_or_404, render
@@ -929,7 +930,12 @@ class ChangesForm(forms.Form):
         required=False, choices=[("", "Either way"), ("down", "Cuts"), ("up", "Rises")]
     )
     since = forms.DateField(required=False, input_formats=["%Y-%m-%d"])
-    until = forms.DateField(required=False, input_formats=["%Y-%m-%d"])
+    until = forms.DateField(
+        required=False,
+        input_formats=["%Y-%m-%d"],
+        # The range ends at the midnight after `until`, which must exist.
+        validators=[MaxValueValidator(date.max - timedelta(days=1))],
+    )
     live = forms.ChoiceField(
         required=False, choices=[("", "All"), ("1", "Seen live (not backfilled)")]
     )

@@ -220,6 +220,9 @@ def _date(params: Mapping[str, Any], param: str) -> date | None:
     try:
         if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw[0]):
             raise ValueError
-        return date.fromisoformat(raw[0])
+        value = date.fromisoformat(raw[0])
     except ValueError:
         raise FilterError(param, f"{raw[0][:30]!r} is not a date (YYYY-MM-DD)") from None
+    if value >= date.max:  # the day after must exist: ranges end at the next midnight
+        raise FilterError(param, f"must be before {date.max.isoformat()}")
+    return value

@@ -83,3 +83,11 @@ def test_the_slug_is_readable_when_short_and_a_hash_when_long():
     assert parse("tier=").slug() == "tier-base"
     long = parse("model=" + ",".join(f"model-number-{i}" for i in range(10)))
     assert len(long.slug()) == 12 and long.slug() == parse(long.query_string()).slug()
+
+
+def test_the_last_representable_day_is_refused_not_overflowed():
+    from datetime import date
+
+    with pytest.raises(FilterError) as raised:
+        parse_filters({"to": date.max.isoformat()})
+    assert raised.value.param == "to"
