@@ -30,6 +30,11 @@ COLUMNS = [
     "provider", "provider_model_id", "model", "model_name", "creator", "tier", "effective_date",
     "input_usd_per_mtok", "output_usd_per_mtok", "cache_read_usd_per_mtok", "source",
 ]  # fmt: skip
+# The sellers' names as they write them (the ledger's rows carry only slugs).
+PROVIDER_NAMES = {
+    "anthropic": "Anthropic", "deepseek": "DeepSeek", "google": "Google", "groq": "Groq",
+    "mistral": "Mistral AI", "openai": "OpenAI", "together": "Together AI", "x-ai": "xAI",
+}  # fmt: skip
 PRICE_COLUMNS = {
     "input_usd_per_mtok": Meter.INPUT,
     "output_usd_per_mtok": Meter.OUTPUT,
@@ -66,6 +71,7 @@ def parse(fetched: Fetched) -> Parsed:
                 quotes.append(
                     Quote(
                         provider=row["provider"],
+                        provider_name=PROVIDER_NAMES.get(row["provider"], ""),
                         provider_model_id=row["provider_model_id"],
                         meter=meter,
                         tier=row["tier"],

@@ -68,8 +68,8 @@ def test_pages_fit_a_phone(open_page, site, name):
 def test_model_page_draws_a_line_per_seller_and_meter(browser_page, site):
     browser_page.goto(site + "/models/deepseek-chat/")
     drawn = names(browser_page, "prices")
-    assert "deepseek · input" in drawn and "deepseek · output" in drawn
-    steps = next(t for t in traces(browser_page, "prices") if t["name"] == "deepseek · input")
+    assert "DeepSeek · input" in drawn and "DeepSeek · output" in drawn
+    steps = next(t for t in traces(browser_page, "prices") if t["name"] == "DeepSeek · input")
     assert len({y for y in steps["y"] if y is not None}) > 1, "the price changed over time"
 
 
@@ -88,7 +88,7 @@ def test_model_scale_and_meters_are_a_permalink(browser_page, site):
     browser_page.wait_for_url("**scale=linear**")
     browser_page.goto(browser_page.url)
     assert browser_page.is_checked("input[name=meter][value=cache_read]")
-    assert "deepseek · cache_read" in names(browser_page, "prices")
+    assert "DeepSeek · cache_read" in names(browser_page, "prices")
     layout = "document.getElementById('prices').layout.yaxis.type"
     assert browser_page.evaluate(layout) == "linear"
 

@@ -54,3 +54,14 @@ def test_row_without_a_source_is_refused_with_its_line():
 def test_wrong_columns_are_refused():
     with pytest.raises(ParseError, match="expected columns"):
         parse(b"model,price\ngpt,1\n")
+
+
+@pytest.mark.django_db
+def test_sellers_get_their_names_even_where_they_also_make_the_model(make_source):
+    from tracker.ingest import record
+    from tracker.models import Provider
+
+    quotes = [q for q in parse(ledger.PATH.read_bytes()).quotes if q.provider == "openai"][:2]
+    assert quotes and all(q.creator == "openai" for q in quotes)
+    record(make_source("ledger"), quotes, datetime(2026, 1, 1, tzinfo=UTC))
+    assert Provider.objects.get(slug="openai").name == "OpenAI"

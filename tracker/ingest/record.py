@@ -756,9 +756,10 @@ def _resolve_offerings(quotes: Sequence[Quote], *, curated: bool) -> dict[tuple[
     wanted = {(q.provider, q.provider_model_id): q for q in quotes}
     if not wanted:
         return {}
+    # Creators first, so a seller's stated name wins where a slug is both (openai makes and sells).
     providers = _ensure_providers(
-        {q.provider: q.provider_name for q in quotes}
-        | {q.creator: "" for q in quotes if q.creator},
+        {q.creator: "" for q in quotes if q.creator}
+        | {q.provider: q.provider_name for q in quotes},
         curated,
     )
     found: dict[tuple[str, str], int] = {}
