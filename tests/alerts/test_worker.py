@@ -120,5 +120,8 @@ def test_a_worker_killed_mid_delivery_loses_nothing_and_repeats_nothing(
     assert len(ids) - len(set(ids)) <= 1  # at most the one in flight at the kill, same id
     sent = DeliveryAttempt.objects.filter(outcome="sent").values_list("notification_id", flat=True)
     assert sorted(sent) == sorted(Notification.objects.values_list("pk", flat=True))  # once each
-    # The kill interrupted an attempt, which the sweeper closed as abandoned.
-    assert DeliveryAttempt.objects.filter(outcome="abandoned").count() == 1
+    # An attempt the kill interrupted is closed as abandoned by the sweeper; the kill can also
+    # land between attempts. Either way a repeat on the wire needs an abandoned attempt.
+    abandoned = DeliveryAttempt.objects.filter(outcome="abandoned").count()
+    assert abandoned <= 1
+    assert len(ids) - len(set(ids)) <= abandoned
