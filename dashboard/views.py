@@ -7,8 +7,8 @@ from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
 from dashboard import chartkit, charts, selectors, story
-from tracker import scraping
-from tracker.models import Offering, Payload, Source
+from tracker import frontier, scraping
+from tracker.models import Payload, Source
 
 METERS = ("input", "output")
 FLAGSHIP_SINCE = datetime(2021, 1, 1, tzinfo=UTC)
@@ -60,7 +60,7 @@ def _flagship(now: datetime) -> dict[str, Any]:
     history = selectors.published_history([o.pk for o in offerings], METERS)
     lines = [
         charts.PriceLine(
-            name=_label(offering),
+            name=frontier.offering_label(offering),
             featured=offering.model.slug in selectors.FEATURED_MODELS,
             meter=meter,
             steps=[
@@ -98,14 +98,6 @@ def _flagship(now: datetime) -> dict[str, Any]:
         "cheapest": selectors.cheapest_now(now),
         "model_count": len({o.model_id for o in offerings}),
     }
-
-
-def _label(offering: Offering) -> str:
-    """The model's name, and the seller's where it is not the model's maker."""
-    creator = offering.model.creator
-    if creator is None or creator.pk == offering.provider_id:
-        return offering.model.name
-    return f"{offering.model.name} on {offering.provider.name}"
 
 
 def sources(request: HttpRequest) -> HttpResponse:
