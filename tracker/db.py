@@ -1,4 +1,4 @@
-"""Database connection tuning that the ORM does not expose.
+"""Database connection tuning and row reading that the ORM does not expose.
 
 Django (5.2) reads every PostgreSQL `timestamptz` through its own loader class, a subclass of
 psycopg's pure-Python loader that then swaps in the configured time zone: about 8 µs a value,
@@ -10,10 +10,13 @@ included (datetime.timezone.utc), so each new connection gets the C loader back.
 
 from __future__ import annotations
 
+from itertools import chain
 from typing import Any
 
 from django.conf import settings
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import QuerySet
+from django.db.models.sql.constants import MULTI
 
 UTC_NAMES = {"UTC", "Etc/UTC"}
 
@@ -54,3 +57,36 @@ def _delegating_loader(fast: type, tz: Any) -> type:
             return self._load(data)
 
     return UTCTimestamptzLoader
+
+
+def value_rows(queryset: QuerySet[Any, Any]) -> list[tuple[Any, ...]]:
+    """The rows of a values_list() queryset, as list(queryset) gives them, with the backend's
+    converters applied once per distinct raw value of each column.
+
+    On SQLite Django turns each stored value into a Python one value by value (text into an
+    aware datetime, a float into a quantized Decimal): some 10 µs each. A run's rows repeat
+    their instants and prices, so most conversions are the same one again.
+    """
+    compiler = queryset.query.get_compiler(using=queryset.db)
+    results = compiler.execute_sql(MULTI)
+    if results is None:
+        return []
+    fields = [column[0] for column in compiler.select[: compiler.col_count]]
+    converters = list(compiler.get_converters(fields).items())
+    if not converters:
+        return [tuple(row) for row in chain.from_iterable(results)]
+    memos: dict[int, dict[Any, Any]] = {pos: {} for pos, _ in converters}
+    rows = []
+    for raw in chain.from_iterable(results):
+        row = list(raw)
+        for pos, (functions, expression) in converters:
+            value = row[pos]
+            memo = memos[pos]
+            if value not in memo:
+                converted = value
+                for function in functions:
+                    converted = function(converted, expression, compiler.connection)
+                memo[value] = converted
+            row[pos] = memo[value]
+        rows.append(tuple(row))
+    return rows

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import Field, ForeignObject, Lookup
+from django.db.models import Field, ForeignKey, ForeignObject, IntegerField, Lookup
 from django.db.models.sql.compiler import SQLCompiler
 
 
@@ -23,13 +23,21 @@ class AnyOf(Lookup[Any]):
     def as_sql(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper) -> tuple[str, Any]:
         lhs, lhs_params = self.process_lhs(compiler, connection)
         field = self.lhs.output_field
-        values = [field.get_db_prep_value(v, connection) for v in _values(self.rhs)]
+        values = _values(self.rhs)
+        if not (_integer(field) and all(type(v) is int for v in values)):
+            values = [field.get_db_prep_value(v, connection) for v in values]
         if not values:
             return "1 = 0", list(lhs_params)
         if connection.vendor == "postgresql":
             return f"{lhs} = ANY(%s)", [*lhs_params, values]
         placeholders = ", ".join(["%s"] * len(values))
         return f"{lhs} IN ({placeholders})", [*lhs_params, *values]
+
+
+def _integer(field: Field[Any, Any]) -> bool:
+    """Does the column hold integers (ids above all), which need no preparing?"""
+    target = field.target_field if isinstance(field, ForeignKey) else field
+    return isinstance(target, IntegerField)
 
 
 def _values(rhs: Any) -> list[Any]:

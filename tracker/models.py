@@ -308,6 +308,9 @@ class PriceSpan(SpanKey):
     # Not indexed: every run moves last_seen_at/last_run of every span it sees again, and with
     # no index on the columns it changes PostgreSQL updates the row in place (a HOT update, with
     # the table's fillfactor leaving room, see migration 0007) instead of touching every index.
+    # Nor checked by the database (migration 0009): its foreign-key check on every re-seen span
+    # cost as much as the update itself. Runs are never deleted by the application, and Django
+    # still applies SET_NULL when one is deleted through the ORM.
     first_run = models.ForeignKey(
         ScrapeRun,
         null=True,
@@ -315,6 +318,7 @@ class PriceSpan(SpanKey):
         on_delete=models.SET_NULL,
         related_name="+",
         db_index=False,
+        db_constraint=False,
     )
     last_run = models.ForeignKey(
         ScrapeRun,
@@ -323,6 +327,7 @@ class PriceSpan(SpanKey):
         on_delete=models.SET_NULL,
         related_name="+",
         db_index=False,
+        db_constraint=False,
     )
 
     class Meta:

@@ -3,6 +3,7 @@
 import itertools
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -141,6 +142,16 @@ def test_transitions_include_vanishing_and_reappearing():
     timeline = published_timeline([((10, "a"), _span(5, 0, 3)), ((10, "a"), _span(6, 5, None))])
     steps = [(step.old, step.new, (step.at - T0).days) for step in transitions(timeline)]
     assert steps == [(None, 5, 0), (5, None, 3), (None, 6, 5)]
+
+
+@pytest.mark.parametrize("end", [None, 4])
+def test_a_lone_span_is_published_from_start_to_end(end):
+    span = _span(5, 1, end)
+    (segment,) = published_timeline([((10, "a"), span)])
+    assert (segment.start, segment.end, segment.price) == (t(1), span.valid_to, 5)
+    assert segment.span is span
+    steps = [(step.old, step.new, step.at) for step in transitions([segment])]
+    assert steps == [(None, 5, t(1))] + ([] if end is None else [(5, None, t(4))])
 
 
 observations = st.lists(

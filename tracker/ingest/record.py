@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import gc
 import logging
 import operator
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Context, Decimal
-from typing import Any, NamedTuple, cast
+from typing import Any, NamedTuple
 
 from django.conf import settings
-from django.db import connection, transaction
-from django.db.models import DateTimeField, DecimalField, Field, Max, Model
+from django.db import IntegrityError, connection, transaction
+from django.db.models import DateField, DateTimeField, DecimalField, Max, Model
 from django.utils import timezone
 
 from tracker.alerts import hooks as alert_hooks
+from tracker.db import value_rows
 from tracker.identity import normalise
 from tracker.ingest.quotes import Quote, QuoteError
 from tracker.ingest.spans import KeyHistory, Observation, Span, published_timeline, transitions
@@ -66,7 +69,7 @@ class Stated:
     unit: str
     fx_rate_id: int | None
 
-    @property
+    @functools.cached_property
     def identity(self) -> tuple[str, Decimal]:
         """What makes two statements the same price (a CNY price is unchanged when FX moves)."""
         per_mtok = self.amount * Decimal(1_000_000) / TOKENS_PER_UNIT[self.unit]
@@ -110,7 +113,7 @@ def record(
     if timezone.is_naive(observed_at):
         raise IngestError("observed_at must be timezone-aware")
     result = RecordResult(quotes=len(quotes))
-    with transaction.atomic():
+    with _cyclic_gc_paused(), transaction.atomic():
         # One recorder per source at a time; others wait here rather than interleave.
         source = Source.objects.select_for_update().get(pk=source.pk)
         if complete:
@@ -171,6 +174,25 @@ def record(
         touched = {key for key, hist in histories.items() if _reshaped(hist, snapshots)}
         result.change_ids = _sync_published(touched, run, observed_at, backfill)
     return result
+
+
+@contextlib.contextmanager
+def _cyclic_gc_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector for one record() call.
+
+    A large listing builds hundreds of thousands of small objects (rows, spans, observations)
+    that all live until the call ends, and each full collection walks every one of them:
+    on 12,000 quotes, two or three full collections cost more than a third of a second. Reference
+    counting still frees what the call drops; only cycles wait for the collector to resume.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def _apply_key(
@@ -413,25 +435,28 @@ def _load_histories(
         "original_currency", "original_unit", "fx_rate_id", "valid_from", "valid_to",
         "observed_until", "first_seen_at", "last_seen_at", "first_run_id", "last_run_id",
     )  # fmt: skip
+    # Unordered (the model's ordering joins three tables): KeyHistory sorts each key's spans.
+    spans = PriceSpan.objects.filter(source=source).order_by()
     rows: list[tuple[Any, ...]] = []
-    for chunk in _chunks(offering_ids, 500):
-        rows.extend(
-            PriceSpan.objects.filter(source=source, offering_id__anyof=chunk).values_list(*fields)
-        )
     if open_too:
-        rows.extend(
-            PriceSpan.objects.filter(source=source, valid_to__isnull=True)
-            .exclude(offering_id__anyof=offering_ids)
-            .values_list(*fields)
-        )
+        # Every open span of the source (a complete listing may show some have vanished),
+        # then the closed ones of the listed offerings.
+        rows.extend(value_rows(spans.filter(valid_to__isnull=True).values_list(*fields)))
+        spans = spans.filter(valid_to__isnull=False)
+    for chunk in _chunks(offering_ids, 500):
+        rows.extend(value_rows(spans.filter(offering_id__anyof=chunk).values_list(*fields)))
     by_key: dict[Key, list[Span]] = defaultdict(list)
     snapshots: dict[int, tuple[Any, ...]] = {}
+    statements: dict[tuple[Any, ...], Stated] = {}  # one Stated per distinct statement
     for (pk, offering_id, meter, tier, usd, amount, currency, unit, fx_rate_id, valid_from,
          valid_to, observed_until, first_seen, last_seen, first_run, last_run) in rows:  # fmt: skip
         key = (offering_id, meter, tier)
         if key not in wanted and not (open_too and valid_to is None):
             continue
-        stated = Stated(usd, amount, currency, unit, fx_rate_id)
+        statement = (usd, amount, currency, unit, fx_rate_id)
+        stated = statements.get(statement)
+        if stated is None:
+            stated = statements[statement] = Stated(*statement)
         span = Span(
             price=stated.identity,
             valid_from=valid_from,
@@ -521,19 +546,22 @@ def insert_rows(
 ) -> None:
     """INSERT many rows of plain values at once: COPY on PostgreSQL, executemany elsewhere.
 
-    bulk_create() spends most of a large insert preparing each field of each model instance;
-    these rows are already plain values. Elsewhere they are adapted by the backend's own
-    adapters, so SQLite stores exactly what the ORM would.
+    `columns` are attribute names (`offering_id` for a foreign key). bulk_create() spends most
+    of a large insert preparing each field of each model instance; these rows are already
+    plain values. Elsewhere they are adapted by the backend's own adapters, so SQLite stores
+    exactly what the ORM would. Errors are Django's (IntegrityError, ...), as from the ORM.
     """
     if not rows:
         return
-    fields = [cast(Field, model._meta.get_field(c.removesuffix("_id"))) for c in columns]
+    by_attname = {f.attname: f for f in model._meta.concrete_fields}
+    fields = [by_attname[c] for c in columns]
     quote = connection.ops.quote_name
     table = quote(model._meta.db_table)
     names = ", ".join(quote(str(f.column)) for f in fields)
     if connection.vendor == "postgresql":
         with (
             connection.cursor() as cursor,
+            connection.wrap_database_errors,
             cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy,
         ):
             for row in rows:
@@ -544,6 +572,8 @@ def insert_rows(
     for model_field in fields:
         if isinstance(model_field, DateTimeField):
             adapters.append(ops.adapt_datetimefield_value)
+        elif isinstance(model_field, DateField):
+            adapters.append(ops.adapt_datefield_value)
         elif isinstance(model_field, DecimalField):
             adapters.append(
                 functools.partial(
@@ -554,17 +584,54 @@ def insert_rows(
             )
         else:
             adapters.append(None)
+    # Rows repeat their instants and prices (a run's spans share its time): each distinct
+    # value of a column is adapted once.
+    memos: list[dict[Any, Any]] = [{} for _ in fields]
+
+    def adapted(row: tuple[Any, ...]) -> tuple[Any, ...]:
+        out = list(row)
+        for i, adapt in enumerate(adapters):
+            value = out[i]
+            if adapt is not None and value is not None:
+                memo = memos[i]
+                if value not in memo:
+                    memo[value] = adapt(value)
+                out[i] = memo[value]
+        return tuple(out)
+
     # Table and column names come from the model's own metadata, quoted; values are parameters.
     sql = f"INSERT INTO {table} ({names}) VALUES ({', '.join(['%s'] * len(fields))})"  # noqa: S608
     with connection.cursor() as cursor:
-        cursor.executemany(
-            sql,
-            [
-                tuple(value if adapt is None or value is None else adapt(value)
-                      for adapt, value in zip(adapters, row, strict=True))
-                for row in rows
-            ],
-        )  # fmt: skip
+        cursor.executemany(sql, [adapted(row) for row in rows])
+
+
+def insert_new(model: type[Model], rows: Sequence[dict[str, Any]]) -> None:
+    """INSERT rows that were absent a moment ago; every field a row leaves out takes its
+    default (`auto_now_add` fields: now). All rows give the same fields.
+
+    The fast path is insert_rows(). Should another transaction have inserted one of them in
+    the meantime (a unique violation), the rows go again through bulk_create(ignore_conflicts=
+    True), which skips the ones that now exist.
+    """
+    if not rows:
+        return
+    given = list(rows[0])
+    now = timezone.now()
+    defaults = {
+        f.attname: now if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
+        else f.get_default()
+        for f in model._meta.concrete_fields
+        if not f.primary_key and f.attname not in given
+    }  # fmt: skip
+    try:
+        with transaction.atomic():
+            insert_rows(
+                model,
+                [*given, *defaults],
+                [(*(row[c] for c in given), *defaults.values()) for row in rows],
+            )
+    except IntegrityError:
+        model._default_manager.bulk_create([model(**row) for row in rows], ignore_conflicts=True)
 
 
 class SpanRow(NamedTuple):
@@ -617,8 +684,10 @@ def _sync_published(
     ranked: dict[Key, list[tuple[tuple[int, str], Span]]] = defaultdict(list)
     existing: dict[Key, dict[datetime, PriceChange]] = defaultdict(dict)
     for chunk in _chunks(offering_ids, 500):
-        for values in PriceSpan.objects.filter(offering_id__anyof=chunk).values_list(
-            *SpanRow._fields
+        for values in value_rows(
+            PriceSpan.objects.filter(offering_id__anyof=chunk)
+            .order_by()
+            .values_list(*SpanRow._fields)
         ):
             row = SpanRow(*values)
             key = (row.offering_id, row.meter, row.tier)
@@ -626,7 +695,7 @@ def _sync_published(
                 ranked[key].append((ranks[row.source_id], published_span(row)))
         for change in PriceChange.objects.filter(
             offering_id__anyof=chunk, retracted_at__isnull=True
-        ):
+        ).order_by():
             key = (change.offering_id, change.meter, change.tier)
             if key in keys:
                 existing[key][change.changed_at] = change
@@ -672,11 +741,9 @@ def _sync_published(
     if not creates:
         return []
     # This call's events are the live ones it detected now (one recorder per source at a time).
-    return sorted(
-        PriceChange.objects.filter(
-            detected_at=now, retracted_at__isnull=True, offering_id__anyof=offering_ids
-        ).values_list("pk", flat=True)
-    )
+    mine = PriceChange.objects.filter(detected_at=now, retracted_at__isnull=True).order_by()
+    mine = mine.filter(run=run) if run else mine.filter(offering_id__anyof=offering_ids)
+    return sorted(mine.values_list("pk", flat=True))
 
 
 _CHANGE_COLUMNS = (
@@ -695,7 +762,7 @@ def _sync_disagreements(
     for chunk in _chunks(offering_ids, 500):
         for row in PriceDisagreement.objects.filter(
             offering_id__anyof=chunk, resolved_at__isnull=True
-        ):
+        ).order_by():
             key = (row.offering_id, row.meter, row.tier)
             if key in keys:
                 still_open[(key, row.source_id)] = row
@@ -767,9 +834,13 @@ def _resolve_offerings(quotes: Sequence[Quote], *, curated: bool) -> dict[tuple[
     def lookup() -> None:
         for chunk in _chunks(sorted(wanted), 500):
             pmids = [pmid for _, pmid in chunk]
-            for offering_id, provider_slug, pmid in Offering.objects.filter(
-                provider__slug__anyof={p for p, _ in chunk}, provider_model_id__anyof=pmids
-            ).values_list("pk", "provider__slug", "provider_model_id"):
+            for offering_id, provider_slug, pmid in (
+                Offering.objects.filter(
+                    provider__slug__anyof={p for p, _ in chunk}, provider_model_id__anyof=pmids
+                )
+                .order_by()
+                .values_list("pk", "provider__slug", "provider_model_id")
+            ):
                 found[(provider_slug, pmid)] = offering_id
 
     lookup()
@@ -777,17 +848,17 @@ def _resolve_offerings(quotes: Sequence[Quote], *, curated: bool) -> dict[tuple[
     if not missing:
         return found
     models = _ensure_models([q for q in quotes if q.key[:2] not in found], providers, curated)
-    Offering.objects.bulk_create(
+    insert_new(
+        Offering,
         [
-            Offering(
-                provider_id=providers[q.provider],
-                model_id=models[(q.provider, q.provider_model_id)],
-                provider_model_id=q.provider_model_id,
-                auto_discovered=not curated,
-            )
+            {
+                "provider_id": providers[q.provider],
+                "model_id": models[(q.provider, q.provider_model_id)],
+                "provider_model_id": q.provider_model_id,
+                "auto_discovered": not curated,
+            }
             for q in missing
         ],
-        ignore_conflicts=True,
     )
     lookup()
     return found
@@ -796,12 +867,12 @@ def _resolve_offerings(quotes: Sequence[Quote], *, curated: bool) -> dict[tuple[
 def _ensure_providers(names: dict[str, str], curated: bool) -> dict[str, int]:
     existing = dict(Provider.objects.filter(slug__anyof=names).values_list("slug", "pk"))
     new = [
-        Provider(slug=slug, name=name or slug, auto_discovered=not curated)
+        {"slug": slug, "name": name or slug, "auto_discovered": not curated}
         for slug, name in names.items()
         if slug not in existing
     ]
     if new:
-        Provider.objects.bulk_create(new, ignore_conflicts=True)
+        insert_new(Provider, new)
         existing = dict(Provider.objects.filter(slug__anyof=names).values_list("slug", "pk"))
     return existing
 
@@ -844,28 +915,35 @@ def _ensure_models(
         return resolved
     # Each hint is taken from the first quote of the model that carries it.
     hints: dict[str, dict[str, Any]] = defaultdict(dict)
+    slug_of: dict[tuple[str, str], str] = {}  # model_slug depends on these two fields only
     for q in quotes:
-        if missing.get((q.provider, q.provider_model_id)) != q.model_slug:
+        slug = missing.get((q.provider, q.provider_model_id))
+        if slug is None:
             continue
-        merged = hints[q.model_slug]
+        spelling = (q.model, q.provider_model_id)
+        if spelling not in slug_of:
+            slug_of[spelling] = q.model_slug
+        if slug_of[spelling] != slug:
+            continue
+        merged = hints[slug]
         for name in ("model_name", "creator", "release_date", "context_window", "open_weights"):
             value = getattr(q, name)
             if value not in (None, "") and name not in merged:
                 merged[name] = value
-    LanguageModel.objects.bulk_create(
+    insert_new(
+        LanguageModel,
         [
-            LanguageModel(
-                slug=slug,
-                name=hint.get("model_name", slug),
-                creator_id=providers.get(hint["creator"]) if "creator" in hint else None,
-                release_date=hint.get("release_date"),
-                context_window=hint.get("context_window"),
-                open_weights=hint.get("open_weights"),
-                auto_discovered=not curated,
-            )
+            {
+                "slug": slug,
+                "name": hint.get("model_name", slug),
+                "creator_id": providers.get(hint["creator"]) if "creator" in hint else None,
+                "release_date": hint.get("release_date"),
+                "context_window": hint.get("context_window"),
+                "open_weights": hint.get("open_weights"),
+                "auto_discovered": not curated,
+            }
             for slug, hint in hints.items()
         ],
-        ignore_conflicts=True,
     )
     created = dict(
         LanguageModel.objects.filter(slug__anyof=set(missing.values())).values_list("slug", "pk")
@@ -873,13 +951,16 @@ def _ensure_models(
     for key, slug in missing.items():
         resolved[key] = created[slug]
     if not curated:
-        ModelAlias.objects.bulk_create(
+        spelt: dict[str, str] = {}  # the first model a spelling names wins
+        for (_, pmid), slug in missing.items():
+            spelt.setdefault(normalise(pmid), slug)
+        insert_new(
+            ModelAlias,
             [
-                ModelAlias(alias=normalise(pmid), model_id=created[slug], auto_created=True)
-                for (_, pmid), slug in missing.items()
-                if normalise(pmid) and normalise(pmid) != slug and normalise(pmid) not in aliases
+                {"alias": alias, "model_id": created[slug], "auto_created": True}
+                for alias, slug in spelt.items()
+                if alias and alias != slug and alias not in aliases
             ],
-            ignore_conflicts=True,
         )
     return resolved
 
@@ -889,8 +970,16 @@ class _FxCache:
 
     def __init__(self) -> None:
         self._rates: dict[tuple[str, date], FxRate | None] = {}
+        # A price list states few distinct prices: each is converted once.
+        self._stated: dict[tuple[Any, ...], Stated | None] = {}
 
     def state(self, quote: Quote, on: date) -> Stated | None:
+        memo = (quote.amount, quote.unit, quote.currency, None if quote.currency == "USD" else on)
+        if memo not in self._stated:
+            self._stated[memo] = self._state(quote, on)
+        return self._stated[memo]
+
+    def _state(self, quote: Quote, on: date) -> Stated | None:
         # 15 significant digits: what both databases keep exactly (SQLite stores a float), and
         # more than any price list states; it also absorbs float noise such as 1.0399999999999998.
         amount = SIGNIFICANT.create_decimal(quote.amount).quantize(AMOUNT_QUANTUM).normalize()

@@ -24,10 +24,10 @@ import bisect
 from collections.abc import Hashable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 
-@dataclass
+@dataclass(slots=True)
 class Span:
     price: Hashable
     valid_from: datetime
@@ -44,8 +44,7 @@ class Span:
         return self.valid_from <= at and (self.valid_to is None or at < self.valid_to)
 
 
-@dataclass(frozen=True)
-class Observation:
+class Observation(NamedTuple):
     price: Hashable
     effective_at: datetime
     seen_at: datetime
@@ -195,6 +194,9 @@ def published_timeline(ranked: list[tuple[tuple[int, str], Span]]) -> list[Segme
     covering span of the lowest rank is published. Consecutive stretches with the same price
     are one segment (a change of source at the same price is not a price change).
     """
+    if len(ranked) == 1:  # one source, one span: the commonest key by far
+        rank, span = ranked[0]
+        return [Segment(span.valid_from, span.valid_to, span.price, rank, span)]
     bounds = sorted(
         {s.valid_from for _, s in ranked} | {s.valid_to for _, s in ranked if s.valid_to}
     )
