@@ -1,7 +1,7 @@
 """The bulk paths under record(): plain-value inserts, converted reads, array lookups, and the
 span run references the database does not check."""
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -11,7 +11,15 @@ from tests.conftest import at, quote
 from tracker.db import value_rows
 from tracker.ingest import record
 from tracker.ingest.record import insert_new, insert_rows
-from tracker.models import LanguageModel, Offering, PriceChange, PriceSpan, Provider, ScrapeRun
+from tracker.models import (
+    LanguageModel,
+    Offering,
+    PriceChange,
+    PriceSpan,
+    Provider,
+    ScrapeRun,
+    Source,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -97,3 +105,31 @@ def test_deleting_a_run_through_the_orm_clears_the_spans_references(make_source)
     span = PriceSpan.objects.get()
     assert (span.first_run_id, span.last_run_id) == (None, None)
     assert PriceChange.objects.get().run_id is None
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["tab\there", "two\nlines\r\n", "back\\slash", "\\N", "", "naïve ☃", "'quoted' \"too\""],
+)
+def test_insert_rows_keeps_every_character_of_a_text(name):
+    insert_new(Provider, [{"slug": "odd", "name": name}, {"slug": "plain", "name": "Plain"}])
+    assert dict(Provider.objects.values_list("slug", "name")) == {"odd": name, "plain": "Plain"}
+
+
+def test_insert_rows_keeps_exact_decimals_booleans_dates_and_nulls():
+    insert_new(
+        LanguageModel,
+        [
+            {"slug": "a", "name": "A", "release_date": date(2024, 5, 13), "open_weights": True},
+            {"slug": "b", "name": "B", "release_date": None, "open_weights": False},
+            {"slug": "c", "name": "C", "release_date": None, "open_weights": None},
+        ],
+    )
+    got = list(LanguageModel.objects.order_by("slug").values_list("release_date", "open_weights"))
+    assert got == [(date(2024, 5, 13), True), (None, False), (None, None)]
+    source = Source.objects.create(slug="s", name="s", kind="curated_map", interval=timedelta(1))
+    record(source, [quote("0.000000000001"), quote("1E+3", model="m2")], at(0))
+    assert sorted(PriceSpan.objects.values_list("usd_per_mtok", flat=True)) == [
+        Decimal("0.000000000001"),
+        Decimal(1000),
+    ]

@@ -559,13 +559,17 @@ def insert_rows(
     table = quote(model._meta.db_table)
     names = ", ".join(quote(str(f.column)) for f in fields)
     if connection.vendor == "postgresql":
+        text = _copy_text(rows)
         with (
             connection.cursor() as cursor,
             connection.wrap_database_errors,
             cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy,
         ):
-            for row in rows:
-                copy.write_row(row)
+            if text is not None:
+                copy.write(text)
+            else:
+                for row in rows:
+                    copy.write_row(row)
         return
     ops = connection.ops
     adapters: list[Any] = []
@@ -603,6 +607,46 @@ def insert_rows(
     sql = f"INSERT INTO {table} ({names}) VALUES ({', '.join(['%s'] * len(fields))})"  # noqa: S608
     with connection.cursor() as cursor:
         cursor.executemany(sql, [adapted(row) for row in rows])
+
+
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_text(rows: Sequence[tuple[Any, ...]]) -> bytes | None:
+    """The rows in COPY's text format, or None if a value is of a type it leaves to psycopg.
+
+    Rows repeat their values (a run's instants, a price list's prices), so each distinct value
+    of a column is formatted once: about half the time of psycopg's write_row() per row.
+    """
+    memos: list[dict[Any, str]] = [{} for _ in rows[0]]
+    lines = []
+    for row in rows:
+        cells = []
+        for memo, value in zip(memos, row, strict=True):
+            cell = memo.get(value)
+            if cell is None:
+                cell = _copy_cell(value)
+                if cell is None:
+                    return None
+                memo[value] = cell
+            cells.append(cell)
+        lines.append("\t".join(cells))
+    lines.append("")
+    return "\n".join(lines).encode()
+
+
+def _copy_cell(value: Any) -> str | None:
+    if value is None:
+        return "\\N"
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, str):
+        return value.translate(_COPY_ESCAPES)
+    if isinstance(value, datetime):
+        return value.isoformat() if value.tzinfo is not None else None
+    if isinstance(value, int | Decimal | date):
+        return str(value)
+    return None
 
 
 def insert_new(model: type[Model], rows: Sequence[dict[str, Any]]) -> None:
