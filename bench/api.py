@@ -2,6 +2,7 @@
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/h_api CACHE_URL=redis://127.0.0.1:6379/14 \\
         python bench/api.py [--recreate] [--spans 1000000] [--runs 100] [--cold-runs 20]
+        [--only TEXT ...]
 
 Fills the database with bench/synthetic.py's dataset unless it already holds one, then drives
 the whole middleware stack in-process with Django's test Client (no network: server times).
@@ -159,6 +160,10 @@ def main() -> None:
     parser.add_argument("--cold-runs", type=int, default=20, help="cold requests per endpoint")
     parser.add_argument("--spans", type=int, default=1_000_000)
     parser.add_argument("--recreate", action="store_true", help="drop and create the database")
+    parser.add_argument(
+        "--only", action="append", default=[], metavar="TEXT",
+        help="measure only the endpoints whose label contains TEXT (repeatable)",
+    )  # fmt: skip
     args = parser.parse_args()
     setup(args.recreate, args.spans)
     from django.conf import settings
@@ -177,6 +182,8 @@ def main() -> None:
     print(header + f"{'cold p50':>9}{'cold p95':>9}{'304 p50':>9}")
     worst = 0.0
     for name, url_for in endpoints().items():
+        if args.only and not any(text in name for text in args.only):
+            continue
         m = measure(client, url_for, args.runs, args.cold_runs)
         w95, c95 = percentile(m["warm"], 0.95), percentile(m["cold"], 0.95)
         worst = max(worst, w95)

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import F, Field, Func, Q, QuerySet, Value
+from django.db.models.lookups import GreaterThan, LessThan
 
 from dashboard.api.params import ApiError
 
@@ -54,8 +55,15 @@ class Keyset:
 
     def after(self, values: Sequence[Any]) -> Q:
         """Rows strictly after `values` in this order."""
-        condition = Q()
         names = self.names
+        descending = {name.startswith("-") for name, _ in self.fields}
+        if len(names) > 1 and len(descending) == 1:
+            # One row comparison, (a, b, c) > (x, y, z): a fraction of the OR terms' cost to
+            # build, and the database seeks the leading column as well.
+            lookup = LessThan if descending == {True} else GreaterThan
+            row = _Row(*(F(name) for name in names))
+            return Q(lookup(row, _Row(*(Value(v) for v in values))))
+        condition = Q()
         for i, (name, _) in enumerate(self.fields):
             op = "lt" if name.startswith("-") else "gt"
             term = Q(
@@ -65,6 +73,13 @@ class Keyset:
         # Redundant, but it lets the database seek the leading column instead of scanning.
         lead = "lte" if self.fields[0][0].startswith("-") else "gte"
         return condition & Q(**{f"{names[0]}__{lead}": values[0]})
+
+
+class _Row(Func):
+    """A row value, `(a, b, c)`: PostgreSQL and SQLite compare them column by column."""
+
+    template = "(%(expressions)s)"
+    output_field = Field()
 
 
 def _typed(value: Any, kind: str) -> Any:

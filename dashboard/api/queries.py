@@ -12,11 +12,13 @@ only once leaves no trace of the old figure, so `as_of` cannot show it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.db.models import F, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
 from dashboard.api.pagination import Keyset, Page
 from tracker.ingest.record import source_ranks
@@ -44,21 +46,26 @@ def spans(lookups: Q, *, as_of: datetime | None = None) -> QuerySet[PriceSpan, A
     `successor_seen` (when the span that ended it was first seen) for `known_valid_to`."""
     queryset = PriceSpan.objects.filter(lookups)
     if as_of is not None:
-        following = PriceSpan.objects.filter(
-            source_id=OuterRef("source_id"),
-            offering_id=OuterRef("offering_id"),
-            meter=OuterRef("meter"),
-            tier=OuterRef("tier"),
-            valid_from=OuterRef("valid_to"),
-        )
-        # No ordering: the model's default one would join two tables into every lookup.
-        successor = following.order_by().values("first_seen_at")[:1]
         queryset = queryset.filter(first_seen_at__lte=as_of).annotate(
-            successor_seen=Subquery(successor)
+            successor_seen=_successor_seen()
         )
-    # The names (slugs) come from named(), per page: a join here would walk the offerings
+    # The names (slugs) come from names(), per page: a join here would walk the offerings
     # from the first one on every deep page.
     return queryset.values(*SPAN_FIELDS, *(["successor_seen"] if as_of else []))
+
+
+def _successor_seen() -> Subquery:
+    """When the span that ended the outer one (its source's, for its key, from its valid_to)
+    was first seen."""
+    following = PriceSpan.objects.filter(
+        source_id=OuterRef("source_id"),
+        offering_id=OuterRef("offering_id"),
+        meter=OuterRef("meter"),
+        tier=OuterRef("tier"),
+        valid_from=OuterRef("valid_to"),
+    )
+    # No ordering: the model's default one would join two tables into every lookup.
+    return Subquery(following.order_by().values("first_seen_at")[:1])
 
 
 def open_after(when: datetime, as_of: datetime | None) -> Q:
@@ -101,29 +108,22 @@ def known_last_seen(row: dict[str, Any], as_of: datetime | None) -> datetime | N
     return None if as_of is not None and last > as_of else last
 
 
-Keep = Callable[[list[dict[str, Any]]], list[dict[str, Any]]]
-
-
-def published_page(
-    candidates: QuerySet[PriceSpan, Any], cursor: str | None, limit: int, keep: Keep | None = None
-) -> Page:
+def published_page(candidates: QuerySet[PriceSpan, Any], cursor: str | None, limit: int) -> Page:
     """One page of published prices: per (offering, meter, tier), the span of the most
-    authoritative source (lowest (priority, slug)) among each source's latest candidate that
-    `keep` keeps (all, by default). The rows carry the key, source, id and dates only: read
-    the page's spans by id.
+    authoritative source (lowest (priority, slug)) among `candidates`: span rows (`spans()`),
+    at most one per source and key (of two, the later one would count).
 
     The candidates are read in key order, in chunks; a key is decided once a later key shows
-    up, in batches (one `keep` call each), until `limit` keys are decided."""
+    up, until `limit` keys are decided. A key has a candidate or two (one per source pricing
+    it): a first chunk of 1.5 rows per key usually holds the page, and each further chunk
+    reads half a page more."""
     ranks = source_ranks()
     if cursor is not None:
         candidates = candidates.filter(PRICE_KEY.after(PRICE_KEY.decode(cursor)))
-    # Only what deciding needs: a page reads many more candidates than it shows.
-    candidates = candidates.values("id", *_PRICE_ROWS.names, "valid_to")
     pending: dict[tuple[Any, ...], dict[int, dict[str, Any]]] = {}
     page: list[dict[str, Any]] = []
     after: list[Any] | None = None
-    # Rows per key: a few sources' current spans, or (with `keep`) their whole histories.
-    chunk = (limit + 1) * (4 if keep is None else 32)
+    chunk = (limit + 1) * 3 // 2 + 1
     while len(page) <= limit:
         query = candidates if after is None else candidates.filter(_PRICE_ROWS.after(after))
         rows = list(query.order_by(*_PRICE_ROWS.order_by)[:chunk])
@@ -131,11 +131,11 @@ def published_page(
             pending.setdefault(_key(row), {})[row["source_id"]] = row
         exhausted = len(rows) < chunk
         decided = list(pending) if exhausted else list(pending)[:-1]
-        batch = [row for key in decided for row in pending.pop(key).values()]
-        page.extend(_best(keep(batch) if keep else batch, ranks))
+        page.extend(_best([row for key in decided for row in pending.pop(key).values()], ranks))
         if exhausted:
             break
         after = _PRICE_ROWS.values_of(rows[-1])
+        chunk = limit // 2 + 2
     more = len(page) > limit
     page = page[:limit]
     return Page(page, PRICE_KEY.encode(list(_key(page[-1]))) if more else None)
@@ -155,37 +155,42 @@ def _best(rows: list[dict[str, Any]], ranks: dict[int, tuple[int, str]]) -> list
     return list(best.values())
 
 
-def current_candidates(lookups: Q, at: datetime) -> QuerySet[PriceSpan]:
-    """Spans in force at `at` (at most one per source and key)."""
-    return PriceSpan.objects.filter(lookups, in_force(at, None))
+def current_candidates(lookups: Q, at: datetime) -> QuerySet[PriceSpan, Any]:
+    """Span rows in force at `at` (at most one per source and key)."""
+    return spans(lookups).filter(in_force(at, None))
 
 
-def known_candidates(lookups: Q, at: datetime, as_of: datetime) -> QuerySet[PriceSpan]:
-    """Spans that may be in force at `at` as known on `as_of`: known by then and started by
-    `at`. Only each source's latest one can be; `known_in_force` decides."""
-    return PriceSpan.objects.filter(lookups, first_seen_at__lte=as_of, valid_from__lte=at)
+def known_candidates(lookups: Q, at: datetime, as_of: datetime) -> QuerySet[PriceSpan, Any]:
+    """Span rows (with `successor_seen`) in force at `at` as known on `as_of`, at most one per
+    source and key: each source's latest span known by then that started by `at`, unless its
+    end was learnt by then and came by `at`.
 
-
-def by_id(ids: list[int], as_of: datetime | None) -> list[dict[str, Any]]:
-    """The span rows of `ids`, in that order."""
-    rows = {row["id"]: row for row in spans(Q(id__in=ids), as_of=as_of)}
-    return [rows[i] for i in ids]
-
-
-def known_in_force(at: datetime, as_of: datetime) -> Keep:
-    """Keeps the rows still in force at `at` as known on `as_of`: one query per batch for when
-    the end of each was learnt (rather than one lookup per historical span)."""
-
-    def keep(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        ids = [row["id"] for row in rows]
-        learnt = {r["id"]: r["successor_seen"] for r in spans(Q(id__in=ids), as_of=as_of)}
-        marked = [{**row, "successor_seen": learnt.get(row["id"])} for row in rows]
-        return [row for row in marked if (known_valid_to(row, as_of) or _END) > at]
-
-    return keep
-
-
-_END = datetime.max.replace(tzinfo=UTC)
+    Decided in SQL row by row: a span ending after `at` (or never) is its source's latest
+    (a source's spans do not overlap); one that ended by `at` counts only while its end was
+    not learnt yet (an index probe, which rules out most), and if no later span known on
+    `as_of` started by `at` (a second probe)."""
+    newer = PriceSpan.objects.filter(
+        source_id=OuterRef("source_id"),
+        offering_id=OuterRef("offering_id"),
+        meter=OuterRef("meter"),
+        tier=OuterRef("tier"),
+        valid_from__gt=OuterRef("valid_from"),
+        valid_from__lte=at,
+        first_seen_at__lte=as_of,
+    )
+    return (
+        spans(lookups, as_of=as_of)
+        .filter(valid_from__lte=at)
+        .alias(
+            newer=Subquery(newer.order_by().values("id")[:1]),
+            learnt=Coalesce(_successor_seen(), F("valid_to")),
+        )
+        .filter(
+            Q(valid_to__isnull=True)
+            | Q(valid_to__gt=at)
+            | (Q(learnt__gt=as_of) & Q(newer__isnull=True))
+        )
+    )
 
 
 def changes(lookups: Q) -> QuerySet[PriceChange, Any]:
@@ -196,31 +201,38 @@ def changes(lookups: Q) -> QuerySet[PriceChange, Any]:
     )  # fmt: skip
 
 
-def named(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The rows (keyed by offering, from a source) with the slugs that name them: one query
-    for the page's offerings, one for the (few) sources."""
-    offerings = {
-        o["id"]: o
-        for o in Offering.objects.filter(id__in={row["offering_id"] for row in rows})
-        .order_by()
-        .values(
-            "id",
-            "provider_model_id",
-            provider_slug=F("provider__slug"),
-            model_slug=F("model__slug"),
-        )
-    }
-    sources = dict(Source.objects.values_list("id", "slug"))
-    return [
-        {
-            **row,
-            "provider_slug": offerings[row["offering_id"]]["provider_slug"],
-            "model_slug": offerings[row["offering_id"]]["model_slug"],
-            "provider_model_id": offerings[row["offering_id"]]["provider_model_id"],
-            "source_slug": sources.get(row["source_id"]),
+@dataclass(frozen=True)
+class Names:
+    """The slugs that name a page's rows (keyed by offering, from a source)."""
+
+    offerings: dict[int, tuple[str, str, str]]  # id -> (provider, model, provider_model_id)
+    sources: dict[int, str]  # id -> slug
+
+    def key_fields(self, row: dict[str, Any]) -> dict[str, Any]:
+        """The row's key, named: offering_id, provider, model, provider_model_id, meter, tier."""
+        provider, model, provider_model_id = self.offerings[row["offering_id"]]
+        return {
+            "offering_id": row["offering_id"],
+            "provider": provider,
+            "model": model,
+            "provider_model_id": provider_model_id,
+            "meter": row["meter"],
+            "tier": row["tier"],
         }
-        for row in rows
-    ]
+
+
+def names(rows: list[dict[str, Any]]) -> Names:
+    """The names of `rows`: one query for the page's offerings, one for the (few) sources."""
+    offerings = Offering.objects.filter(id__in={row["offering_id"] for row in rows}).order_by()
+    return Names(
+        {
+            pk: (provider, model, provider_model_id)
+            for pk, provider, model, provider_model_id in offerings.values_list(
+                "id", "provider__slug", "model__slug", "provider_model_id"
+            )
+        },
+        dict(Source.objects.values_list("id", "slug")),
+    )
 
 
 def grouped(rows: Iterable[tuple[int, Any]]) -> dict[int, list[Any]]:

@@ -24,5 +24,21 @@ def instant(value: datetime | None) -> str | None:
     return (text[:-6] if value.tzinfo is not None else text) + "Z"
 
 
+class Instants:
+    """instant() for one page, each distinct instant formatted once: a page's spans share
+    many (one span's end is the next one's start, a first sighting is often the start)."""
+
+    def __init__(self) -> None:
+        self._text: dict[datetime, str | None] = {}
+
+    def __call__(self, value: datetime | None) -> str | None:
+        if value is None:
+            return None
+        text = self._text.get(value)
+        if text is None:
+            text = self._text[value] = instant(value)
+        return text
+
+
 def day(value: date | None) -> str | None:
     return None if value is None else value.isoformat()

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from django.db.models import Count, F, Q, QuerySet
@@ -30,7 +31,7 @@ from dashboard.api.params import (
     parse_bool,
     parse_decimal,
 )  # fmt: skip
-from dashboard.api.serialise import day, dec, instant
+from dashboard.api.serialise import Instants, day, dec, instant
 from dashboard.filters import SLUG
 from tracker import frontier as frontier_
 from tracker.models import (
@@ -219,35 +220,26 @@ def prices(call: Call) -> Listing:
     cursor, limit = call.params.get("cursor"), _limit(call)
     if as_of is None:
         candidates = queries.current_candidates(span_lookups(f), at)
-        page = queries.published_page(candidates, cursor, limit)
     else:
         candidates = queries.known_candidates(span_lookups(f), at, as_of)
-        page = queries.published_page(candidates, cursor, limit, queries.known_in_force(at, as_of))
-    rows = queries.named(queries.by_id([row["id"] for row in page.rows], as_of))
+    page = queries.published_page(candidates, cursor, limit)
     meta = {"at": instant(call.params.get("at") or as_of), "as_of": instant(as_of)}
-    return Listing([price_row(r, as_of) for r in rows], page.next_cursor, meta)
+    return Listing(price_rows(page.rows, as_of), page.next_cursor, meta)
 
 
-def _key_fields(row: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "offering_id": row["offering_id"],
-        "provider": row["provider_slug"],
-        "model": row["model_slug"],
-        "provider_model_id": row["provider_model_id"],
-        "meter": row["meter"],
-        "tier": row["tier"],
-    }
-
-
-def price_row(row: dict[str, Any], as_of: datetime | None) -> dict[str, Any]:
-    return {
-        **_key_fields(row),
-        "usd_per_mtok": dec(row["usd_per_mtok"]),
-        "source": row["source_slug"],
-        "valid_from": instant(row["valid_from"]),
-        "valid_to": instant(queries.known_valid_to(row, as_of)),
-        "span_id": row["id"],
-    }
+def price_rows(rows: list[dict[str, Any]], as_of: datetime | None) -> list[dict[str, Any]]:
+    names, moment = queries.names(rows), Instants()
+    return [
+        {
+            **names.key_fields(row),
+            "usd_per_mtok": dec(row["usd_per_mtok"]),
+            "source": names.sources.get(row["source_id"]),
+            "valid_from": moment(row["valid_from"]),
+            "valid_to": moment(queries.known_valid_to(row, as_of)),
+            "span_id": row["id"],
+        }
+        for row in rows
+    ]
 
 
 def history(call: Call) -> Listing:
@@ -260,23 +252,42 @@ def history(call: Call) -> Listing:
         rows = rows.filter(queries.in_force(call.params["at"], as_of))
     page = paginate(rows, queries.HISTORY_ORDER, call.params.get("cursor"), _limit(call))
     meta = {"at": instant(call.params.get("at")), "as_of": instant(as_of)}
-    return Listing([span_row(r, as_of) for r in queries.named(page.rows)], page.next_cursor, meta)
+    return Listing(span_rows(page.rows, as_of), page.next_cursor, meta)
 
 
-def span_row(row: dict[str, Any], as_of: datetime | None) -> dict[str, Any]:
-    return {
-        "id": row["id"],
-        "source": row["source_slug"],
-        **_key_fields(row),
-        "usd_per_mtok": dec(row["usd_per_mtok"]),
-        "original_amount": dec(row["original_amount"]),
-        "original_currency": row["original_currency"],
-        "original_unit": row["original_unit"],
-        "valid_from": instant(row["valid_from"]),
-        "valid_to": instant(queries.known_valid_to(row, as_of)),
-        "first_seen_at": instant(row["first_seen_at"]),
-        "last_seen_at": instant(queries.known_last_seen(row, as_of)),
-    }
+def span_rows(rows: list[dict[str, Any]], as_of: datetime | None) -> list[dict[str, Any]]:
+    """Up to 1000 rows a page, so the loop is kept lean: each distinct instant and amount is
+    formatted once, and the key's names are unpacked in place."""
+    names, moment, amount = queries.names(rows), Instants(), lru_cache(maxsize=None)(dec)
+    result = []
+    for row in rows:
+        provider, model, provider_model_id = names.offerings[row["offering_id"]]
+        if as_of is None:
+            valid_to, last_seen = row["valid_to"], row["last_seen_at"]
+        else:
+            valid_to = queries.known_valid_to(row, as_of)
+            last_seen = queries.known_last_seen(row, as_of)
+        result.append(
+            {
+                "id": row["id"],
+                "source": names.sources.get(row["source_id"]),
+                "offering_id": row["offering_id"],
+                "provider": provider,
+                "model": model,
+                "provider_model_id": provider_model_id,
+                "meter": row["meter"],
+                "tier": row["tier"],
+                "usd_per_mtok": amount(row["usd_per_mtok"]),
+                "original_amount": amount(row["original_amount"]),
+                "original_currency": row["original_currency"],
+                "original_unit": row["original_unit"],
+                "valid_from": moment(row["valid_from"]),
+                "valid_to": moment(valid_to),
+                "first_seen_at": moment(row["first_seen_at"]),
+                "last_seen_at": moment(last_seen),
+            }
+        )
+    return result
 
 
 def changes(call: Call) -> Listing:
@@ -284,30 +295,28 @@ def changes(call: Call) -> Listing:
     lookups = span_lookups(f) & f.instant_q("changed_at")
     if not call.params.get("include_retracted", False):
         lookups &= Q(retracted_at__isnull=True)
-    rows_of = each(change_row)
-    return _listing(
-        call,
-        queries.changes(lookups),
-        queries.CHANGES_ORDER,
-        lambda rows: rows_of(queries.named(rows)),
-    )
+    return _listing(call, queries.changes(lookups), queries.CHANGES_ORDER, change_rows)
 
 
-def change_row(row: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "id": row["id"],
-        **_key_fields(row),
-        "kind": row["kind"],
-        "old_usd_per_mtok": dec(row["old_usd_per_mtok"]),
-        "new_usd_per_mtok": dec(row["new_usd_per_mtok"]),
-        "ratio": dec(row["ratio"]),
-        "changed_at": instant(row["changed_at"]),
-        "detected_at": instant(row["detected_at"]),
-        "source": row["source_slug"],
-        "span_id": row["span_id"],
-        "is_backfill": row["is_backfill"],
-        "retracted_at": instant(row["retracted_at"]),
-    }
+def change_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    names, moment = queries.names(rows), Instants()
+    return [
+        {
+            "id": row["id"],
+            **names.key_fields(row),
+            "kind": row["kind"],
+            "old_usd_per_mtok": dec(row["old_usd_per_mtok"]),
+            "new_usd_per_mtok": dec(row["new_usd_per_mtok"]),
+            "ratio": dec(row["ratio"]),
+            "changed_at": moment(row["changed_at"]),
+            "detected_at": moment(row["detected_at"]),
+            "source": names.sources.get(row["source_id"]),
+            "span_id": row["span_id"],
+            "is_backfill": row["is_backfill"],
+            "retracted_at": moment(row["retracted_at"]),
+        }
+        for row in rows
+    ]
 
 
 # --- frontier ----------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import os
 import re
 import uuid
@@ -91,6 +92,26 @@ def test_an_unchanged_answer_is_a_304_for_its_etag(client, dataset):
 def test_a_weakened_etag_still_matches(client, dataset):
     tag = get(client, "prices")["ETag"]
     assert get(client, "prices", HTTP_IF_NONE_MATCH=f"W/{tag}").status_code == 304
+
+
+def test_a_large_body_is_gzipped_fast_and_keeps_its_etag(client, dataset, monkeypatch):
+    from dashboard.api import http
+
+    plain = client.get("/api/v1/history")
+    monkeypatch.setattr(http, "GZIP_FROM_BYTES", 100)
+    packed = client.get("/api/v1/history", HTTP_ACCEPT_ENCODING="gzip, br")
+    assert packed["Content-Encoding"] == "gzip"
+    assert packed.content[8] == 4  # the gzip header's "fastest compression" flag: level 1
+    assert gzip.decompress(packed.content) == plain.content
+    assert packed["Content-Length"] == str(len(packed.content))
+    assert packed["ETag"] == "W/" + plain["ETag"]
+    assert "Accept-Encoding" in packed["Vary"]
+    again = client.get(
+        "/api/v1/history", HTTP_ACCEPT_ENCODING="gzip", HTTP_IF_NONE_MATCH=packed["ETag"]
+    )
+    assert again.status_code == 304
+    identity = client.get("/api/v1/history", HTTP_ACCEPT_ENCODING="identity")
+    assert "Content-Encoding" not in identity and identity.content == plain.content
 
 
 def test_the_etag_changes_with_the_data(client, dataset, make_source):

@@ -6,9 +6,13 @@ The dataset (tests/api/conftest.py): `map` says acme/m1 input costs 10 from day 
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 
 from tests.api.conftest import get
+from tests.conftest import at
+from tracker.models import Offering, PriceSpan
 
 pytestmark = pytest.mark.django_db
 M1_INPUT = "model=m1&meter=input"
@@ -37,6 +41,28 @@ def test_at_and_as_of_together_ask_the_past_about_the_past(client, dataset):
     assert price(client, f"{M1_INPUT}&at=2025-01-26&as_of=2025-02-10") == [("10", "map")]
     # ... and as known on day 50, after the backfill.
     assert price(client, f"{M1_INPUT}&at=2025-01-26&as_of=2025-02-20") == [("8", "map")]
+
+
+def test_as_of_asks_each_source_only_about_its_latest_known_span(client, dataset, make_source):
+    # An `edge` source (outranking map) had 1 until day 20, 2 until day 30 (learnt on day 60
+    # only) and 3 from day 31 until it delisted the model on day 35. On day 40 its latest known
+    # span had ended: no price from it, although its day-0 span's end was not known yet.
+    edge = make_source("edge", priority=10)
+    offering = Offering.objects.get(provider__slug="acme", provider_model_id="m1")
+    for amount, start, end, seen, last in (
+        ("1", 0, 20, 0, 19),
+        ("2", 20, 30, 60, 60),
+        ("3", 30, 35, 31, 34),
+    ):
+        PriceSpan.objects.create(
+            source=edge, offering=offering, meter="input", tier="", usd_per_mtok=Decimal(amount),
+            original_amount=Decimal(amount), original_currency="USD", original_unit="1m",
+            valid_from=at(start), valid_to=at(end), observed_until=at(last),
+            first_seen_at=at(seen), last_seen_at=at(last),
+        )  # fmt: skip
+    assert price(client, f"{M1_INPUT}&as_of=2025-02-10") == [("10", "map")]  # day 40
+    assert price(client, f"{M1_INPUT}&at=2025-02-03&as_of=2025-02-10") == [("3", "edge")]
+    assert price(client, f"{M1_INPUT}&at=2025-01-26&as_of=2025-02-10") == [("1", "edge")]
 
 
 def test_as_of_before_anything_was_seen_is_empty(client, dataset):
