@@ -6,13 +6,16 @@
 With --build, the database is recreated and filled by bench/synthetic.py first. The site runs
 under gunicorn (one sync worker, as in production); each download is read over HTTP by this
 process, and the worker's peak RSS (VmHWM) is read from /proc. Plain COPY runs here, on its
-own connection, with the statement and the settings the view uses. Prints figures, asserts none.
+own connection, with the statement and the settings the view uses; with parquet among the
+formats, the Parquet build is also timed in process. Prints figures and each body's sha256
+prefix (the view's CSV must equal plain COPY's), asserts none.
 Targets (issue 7): at least 300,000 rows/s and under 150 MB for the CSV.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import socket
 import subprocess
@@ -71,39 +74,43 @@ def _serve() -> tuple[subprocess.Popen[bytes], str]:
     raise RuntimeError("the server did not start")
 
 
-def _download(base: str, path: str, worker: int) -> tuple[int, int, float, int]:
-    """(bytes, newlines, seconds, worker peak RSS in KiB) of one download."""
+def _download(base: str, path: str, worker: int) -> tuple[int, str, float, int]:
+    """(bytes, sha256 prefix, seconds, worker peak RSS in KiB) of one download."""
     import httpx
 
-    size = lines = 0
+    size = 0
+    digest = hashlib.sha256()
     start = time.perf_counter()
     headers = {"Accept-Encoding": "identity"}
     with httpx.stream("GET", base + path, headers=headers, timeout=1200) as response:
         response.raise_for_status()
         for chunk in response.iter_bytes(1 << 16):
             size += len(chunk)
-            lines += chunk.count(b"\n")
-    return size, lines, time.perf_counter() - start, _kib(worker, "VmHWM")
+            digest.update(chunk)
+    return size, digest.hexdigest()[:16], time.perf_counter() - start, _kib(worker, "VmHWM")
 
 
-def _plain_copy(statement: str, params: list[object]) -> tuple[int, float]:
+def _plain_copy(statement: str, params: list[object]) -> tuple[int, float, str]:
+    """(bytes, seconds, sha256 prefix) of the COPY, read as psycopg's documentation shows."""
     import psycopg
 
-    from dashboard.exports import SORT_MEMORY
+    from dashboard.exports import SPANS, read_settings
 
     size = 0
+    digest = hashlib.sha256()
     start = time.perf_counter()
     with (
         psycopg.connect(os.environ["DATABASE_URL"]) as conn,
         conn.cursor() as cursor,
     ):
         # The settings the view's transaction takes (dashboard.exports._large_read).
-        cursor.execute(f"SET work_mem = '{SORT_MEMORY}'")
-        cursor.execute("SET jit = off")
+        for name, value in read_settings(SPANS):
+            cursor.execute("SELECT set_config(%s, %s, false)", [name, value])
         with cursor.copy(statement, params or None) as copy:
             for data in copy:
                 size += len(data)
-    return size, time.perf_counter() - start
+                digest.update(data)
+    return size, time.perf_counter() - start, digest.hexdigest()[:16]
 
 
 def main() -> None:
@@ -129,36 +136,39 @@ def main() -> None:
     connection.close()
     print(f"{spans:,} spans in the database\n")
 
-    results: list[tuple[str, int, float, str]] = []
-    size, took = _plain_copy(copy_statement(SPANS, sql), params)
-    results.append(("plain COPY, same statement (no HTTP)", size, took, "-"))
+    results: list[tuple[str, int, float, str, str]] = []
+    size, took, sha = _plain_copy(copy_statement(SPANS, sql), params)
+    results.append(("plain COPY, same statement (no HTTP)", size, took, "-", sha))
     raw = f"COPY ({sql}) TO STDOUT WITH (FORMAT csv, HEADER)"
-    size, took = _plain_copy(raw, params)
-    results.append(("plain COPY, unformatted query", size, took, "-"))
+    size, took, sha = _plain_copy(raw, params)
+    results.append(("plain COPY, unformatted query", size, took, "-", sha))
 
     server, base = _serve()
     try:
         worker = _worker(server.pid)
         idle = _kib(worker, "VmRSS")
         for fmt in args.formats.split(","):
-            size, _, took, peak_kib = _download(base, f"/data/spans.{fmt}", worker)
+            size, sha, took, peak_kib = _download(base, f"/data/spans.{fmt}", worker)
             label = f"GET /data/spans.{fmt} (gunicorn)"
-            results.append((label, size, took, f"{peak_kib / 1024:.0f}"))
+            results.append((label, size, took, f"{peak_kib / 1024:.0f}", sha))
     finally:
         server.terminate()
         server.wait(30)
 
-    with tempfile.TemporaryFile() as out:
-        start = time.perf_counter()
-        rows = write_parquet(SPANS, csv_chunks(SPANS, Filters(), today()), out)
-        parquet_s, parquet_mb = time.perf_counter() - start, out.tell() / 1e6
-    results.append(("Parquet build, in process", int(parquet_mb * 1e6), parquet_s, "-"))
+    if "parquet" in args.formats.split(","):
+        with tempfile.TemporaryFile() as out:
+            start = time.perf_counter()
+            rows = write_parquet(SPANS, csv_chunks(SPANS, Filters(), today()), out)
+            parquet_s, parquet_mb = time.perf_counter() - start, out.tell() / 1e6
+        results.append(("Parquet build, in process", int(parquet_mb * 1e6), parquet_s, "-", "-"))
 
     print(f"worker RSS when idle: {idle / 1024:.0f} MB")
-    print(f"{'what':44} {'MB':>8} {'seconds':>8} {'rows/s':>11} {'peak RSS MB':>12}")
-    for label, size_bytes, took, peak in results:
-        print(f"{label:44} {size_bytes / 1e6:8.1f} {took:8.2f} {spans / took:11,.0f} {peak:>12}")
-    print(f"\nParquet: {rows:,} rows, {parquet_mb:.1f} MB in {parquet_s:.1f} s")
+    print(f"{'what':44} {'MB':>8} {'seconds':>8} {'rows/s':>11} {'peak RSS MB':>12}  sha256")
+    for label, size_bytes, took, peak, sha in results:
+        rate = spans / took
+        print(f"{label:44} {size_bytes / 1e6:8.1f} {took:8.2f} {rate:11,.0f} {peak:>12}  {sha}")
+    if "parquet" in args.formats.split(","):
+        print(f"\nParquet: {rows:,} rows, {parquet_mb:.1f} MB in {parquet_s:.1f} s")
 
 
 if __name__ == "__main__":

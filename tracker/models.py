@@ -292,7 +292,10 @@ class PriceSpan(SpanKey):
     PostgreSQL an exclusion constraint (migration 0002) enforces the first too.
     """
 
-    source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="spans")
+    # Indexed by pricespan_source_key, which starts with it.
+    source = models.ForeignKey(
+        Source, on_delete=models.PROTECT, related_name="spans", db_index=False
+    )
     usd_per_mtok = models.DecimalField(max_digits=USD_DIGITS, decimal_places=USD_PLACES)
     original_amount = models.DecimalField(max_digits=STATED_DIGITS, decimal_places=STATED_PLACES)
     original_currency = models.CharField(max_length=3, default="USD")
@@ -354,6 +357,12 @@ class PriceSpan(SpanKey):
             # record(): all spans of the touched offerings, per key, in time order.
             models.Index(
                 fields=["offering", "meter", "tier", "valid_from"], name="pricespan_key_time"
+            ),
+            # A source's spans key by key: ingest's loads, and the spans download, which
+            # walks them pair by pair rather than sorting them all (dashboard/exports.py).
+            models.Index(
+                fields=["source", "offering", "meter", "tier", "valid_from"],
+                name="pricespan_source_key",
             ),
         ]
 

@@ -1,14 +1,17 @@
 """/data/ downloads: round trips in every format, filters, file names, streaming."""
 
+import contextlib
 import csv
 import io
+import itertools
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pyarrow.parquet as pq
 import pytest
-from django.db import connection
+from django.db import connection, transaction
+from django.db.models import F
 from django.http import FileResponse, StreamingHttpResponse
 
 from dashboard import exports
@@ -295,3 +298,95 @@ def test_the_legacy_spans_address_keeps_its_file_name(client, recorded):
     response = client.get("/export/spans.csv?model=gpt-4o")
     assert response["Content-Disposition"] == 'attachment; filename="token-prices-spans.csv"'
     assert connection.vendor in ("postgresql", "sqlite")
+
+
+@pytest.fixture
+def scrambled(make_source):
+    """Spans whose ids run against their key order, byte-wise: sources, providers and
+    provider_model_ids made in reverse order (upper case before lower, '-' before '_'), meters
+    and tiers recorded backwards, a later span recorded before an earlier one."""
+    prices = iter(range(1, 1000))
+    for slug in ("zeta", "beta", "alpha"):
+        quotes = [
+            Quote(provider, pmid, meter, Decimal(next(prices)), tier=tier, valid_from=at(day))
+            for provider in ("zz-lab", "a_lab", "a-lab")
+            for pmid in ("m_b", "m-b", "mB", "Mb")
+            for meter in ("output", "input")
+            for tier in ("over_200k", "")
+            for day in (2, 0)
+        ]
+        record(make_source(slug, priority=len(slug)), quotes[: 40 if slug == "beta" else 96], at(3))
+
+
+def _key(row: dict) -> tuple:
+    return tuple(row[name] for name in SPAN_KEYS)
+
+
+@pytest.mark.parametrize(
+    ("query", "keep"),
+    [
+        ("", lambda r: True),
+        ("provider=a-lab,zz-lab&meter=input",
+         lambda r: r["provider"] in {"a-lab", "zz-lab"} and r["meter"] == "input"),
+        ("source=beta,zeta&tier=", lambda r: r["source"] in {"beta", "zeta"} and not r["tier"]),
+        ("model=mb&to=2025-01-02", lambda r: r["model"] == "mb" and r["valid_from"] < at(2)),
+    ],
+)  # fmt: skip
+def test_spans_come_in_key_order_byte_wise_whatever_the_ids(client, scrambled, query, keep):
+    """The download's order is the key's, text compared byte-wise (str order), on every
+    backend and with every filter: neither the order of ids nor a locale's."""
+    in_id_order = list(
+        PriceSpan.objects.order_by("pk").values_list(
+            "source__slug", "offering__provider__slug", "offering__provider_model_id", "meter",
+            "tier", "valid_from",
+        )
+    )  # fmt: skip
+    assert in_id_order != sorted(in_id_order)
+    everything = from_csv(exports.SPANS, download(client, "spans", "csv")[1])
+    assert sorted(map(_key, everything)) == sorted(
+        (*key[:5], key[5].replace(microsecond=0)) for key in in_id_order
+    )
+    rows = from_csv(exports.SPANS, download(client, "spans", "csv", query)[1])
+    expected = sorted((r for r in everything if keep(r)), key=_key)
+    assert rows == expected and len(expected) > 10
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'")
+def test_copy_cuts_fractions_of_a_second_as_the_python_writer_does(recorded):
+    """Instants are written to the second, the fraction cut, not rounded, by COPY as by
+    Python; on a later day and year than the whole-second instant they start from."""
+    PriceSpan.objects.update(
+        first_seen_at=F("first_seen_at") + timedelta(microseconds=999_999),
+        last_seen_at=F("last_seen_at") + timedelta(days=365, hours=23, seconds=59.5),
+    )
+    PriceChange.objects.update(detected_at=F("detected_at") + timedelta(microseconds=1))
+    for table in (exports.SPANS, exports.CHANGES):
+        copied = b"".join(exports.csv_chunks(table, Filters(), date(2025, 2, 1)))
+        rows = table.queryset(Filters()).iterator()
+        assert copied == b"".join(exports._buffered(exports._csv_lines(table, rows)))
+        assert b".999" not in copied
+        assert b":59Z" in copied or table is not exports.SPANS
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'")
+def test_copy_read_from_libpq_reports_errors_and_leaves_the_connection_usable(db):
+    """exports._copy_out: an error before or during the COPY is raised, and a reader that
+    stops early cancels it; either way the connection serves the next query."""
+    import psycopg
+
+    def copy(select: str, take: int | None = None) -> list[bytes]:
+        def chunks():  # as exports._copy_csv reads it: in a transaction of its own
+            with transaction.atomic():
+                yield from exports._copy_out(connection.connection, f"COPY ({select}) TO STDOUT")
+
+        with contextlib.closing(chunks()) as out:
+            return list(itertools.islice(out, take))
+
+    with pytest.raises(psycopg.errors.UndefinedColumn):
+        copy("SELECT nothing")
+    with pytest.raises(psycopg.errors.DivisionByZero):
+        copy("SELECT 1 / (200000 - g) FROM generate_series(1, 300000) AS g")
+    assert len(copy("SELECT g FROM generate_series(1, 3000000) AS g", take=2)) == 2
+    lines = b"".join(copy("SELECT g, 'a''b' FROM generate_series(1, 100000) AS g"))
+    assert lines.splitlines()[-1] == b"100000\ta'b" and lines.count(b"\n") == 100000
+    assert PriceSpan.objects.count() == 0
