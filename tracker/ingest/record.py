@@ -170,8 +170,7 @@ def record(
             _handle_vanished(
                 source, open_before, grouped.keys(), histories, pendings, run, observed_at, result
             )
-        _save_histories(source, histories, snapshots)
-        touched = {key for key, hist in histories.items() if _reshaped(hist, snapshots)}
+        touched = _save_histories(source, histories, snapshots)
         result.change_ids = _sync_published(touched, run, observed_at, backfill)
     return result
 
@@ -205,16 +204,19 @@ def _apply_key(
     observed_at: datetime,
     result: RecordResult,
 ) -> None:
-    items.sort(key=lambda item: item[0].effective_at)
-    by_instant: dict[datetime, Observation] = {}
-    for obs, quote in items:
-        other = by_instant.setdefault(obs.effective_at, obs)
-        if other.price != obs.price:
-            raise IngestError(
-                f"{source.slug}: {quote.provider}/{quote.provider_model_id} {quote.meter} "
-                f"{quote.tier or 'base'} has two prices for {obs.effective_at.isoformat()}"
-            )
-    observations = list(by_instant.values())
+    if len(items) == 1:  # one statement per key, as in most listings
+        observations = [items[0][0]]
+    else:
+        items.sort(key=lambda item: item[0].effective_at)
+        by_instant: dict[datetime, Observation] = {}
+        for obs, quote in items:
+            other = by_instant.setdefault(obs.effective_at, obs)
+            if other.price != obs.price:
+                raise IngestError(
+                    f"{source.slug}: {quote.provider}/{quote.provider_model_id} {quote.meter} "
+                    f"{quote.tier or 'base'} has two prices for {obs.effective_at.isoformat()}"
+                )
+        observations = list(by_instant.values())
     latest = observations[-1]
     current = hist.open_span
     # Only a run observed after the one that held a price may confirm or reject it: replaying
@@ -444,7 +446,7 @@ def _load_histories(
         rows.extend(value_rows(spans.filter(valid_to__isnull=True).values_list(*fields)))
         spans = spans.filter(valid_to__isnull=False)
     for chunk in _chunks(offering_ids, 500):
-        rows.extend(value_rows(spans.filter(offering_id__anyof=chunk).values_list(*fields)))
+        rows.extend(value_rows(spans.filter(offering_id__anyof=set(chunk)).values_list(*fields)))
     by_key: dict[Key, list[Span]] = defaultdict(list)
     snapshots: dict[int, tuple[Any, ...]] = {}
     statements: dict[tuple[Any, ...], Stated] = {}  # one Stated per distinct statement
@@ -476,18 +478,13 @@ def _load_histories(
     return {key: KeyHistory(by_key.get(key, [])) for key in wanted}, snapshots
 
 
-def _reshaped(hist: KeyHistory, snapshots: dict[int, tuple[Any, ...]]) -> bool:
-    """Did a span appear, vanish or move a boundary? (Only then can the published price move:
-    a span merely seen again changes last_seen_at, not the timeline.)"""
-    return bool(hist.removed) or any(
-        span.id is None or snapshots[span.id][:2] != (span.valid_from, span.valid_to)
-        for span in hist.spans
-    )
-
-
 def _save_histories(
     source: Source, histories: dict[Key, KeyHistory], snapshots: dict[int, tuple[Any, ...]]
-) -> None:
+) -> set[Key]:
+    """Write what changed; return the keys whose timeline changed shape (a span appeared,
+    vanished or moved a boundary): only there can the published price have moved. A span
+    merely seen again changes last_seen_at, not the timeline."""
+    reshaped = {key for key, hist in histories.items() if hist.removed}
     # Order matters for the one-open-span index: deletes, then updates, then inserts.
     removed = [span.id for hist in histories.values() for span in hist.removed if span.id]
     if removed:
@@ -497,7 +494,8 @@ def _save_histories(
     # Most updates only move last_seen_at, and share their new values (seen now, by this run):
     # one UPDATE ... WHERE id IN (...) per distinct set of values, no model objects.
     same_values: dict[tuple[tuple[str, Any], ...], list[int]] = defaultdict(list)
-    for (offering_id, meter, tier), hist in histories.items():
+    for key, hist in histories.items():
+        offering_id, meter, tier = key
         for span in hist.spans:
             now = _snapshot(span)
             before = snapshots.get(span.id) if span.id is not None else None
@@ -509,6 +507,7 @@ def _save_histories(
                     (source.pk, offering_id, meter, tier, stated.usd_per_mtok, stated.amount,
                      stated.currency, stated.unit, stated.fx_rate_id, *now)
                 )  # fmt: skip
+                reshaped.add(key)
             elif before is not None and before[:2] == now[:2]:
                 changes = tuple(
                     (name, value)
@@ -520,6 +519,7 @@ def _save_histories(
                 moved.append(
                     PriceSpan(pk=span.id, **dict(zip(_SNAPSHOT_COLUMNS, now, strict=True)))
                 )
+                reshaped.add(key)
     # Boundary moves go one by one, closing ones first, so that a span re-opened in this batch
     # finds no open twin.
     for row in sorted(moved, key=lambda row: row.valid_to is None):
@@ -527,8 +527,10 @@ def _save_histories(
     for changes, pks in same_values.items():
         values = {_SNAPSHOT_COLUMNS[_SNAPSHOT_FIELDS.index(name)]: value for name, value in changes}
         for chunk in _chunks(pks, 900):
-            PriceSpan.objects.filter(pk__anyof=chunk).update(**values)
+            # A set: Django walks a list or tuple value element by element.
+            PriceSpan.objects.filter(pk__anyof=set(chunk)).update(**values)
     insert_rows(PriceSpan, _INSERT_COLUMNS, creates)
+    return reshaped
 
 
 _SNAPSHOT_COLUMNS = (

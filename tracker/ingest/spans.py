@@ -76,6 +76,10 @@ class KeyHistory:
     def observe(self, obs: Observation) -> str:
         """Apply one observation. Returns 'extended', 'created' or 'ignored'."""
         when = obs.effective_at
+        latest = self.open_span
+        if latest is not None and latest.price == obs.price and when >= latest.valid_from:
+            _widen(latest, obs)  # the commonest case by far: the current price seen again
+            return "extended"
         current = self.at(when)
         if current is None:
             result = self._fill_gap(obs)
