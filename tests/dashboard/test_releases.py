@@ -155,6 +155,22 @@ def test_old_release_files_stay_downloadable(client, dataset, releases_dir):
     assert response["Content-Disposition"] == 'attachment; filename="spans.csv.gz"'
 
 
+def test_compressed_files_are_not_gzipped_again(client, dataset, releases_dir):
+    build_release(DAY1)
+    packed = client.get("/releases/2026-01-10/spans.csv.gz", HTTP_ACCEPT_ENCODING="gzip")
+    assert packed["Content-Type"] == "application/gzip"
+    assert "Content-Encoding" not in packed
+    on_disk = (releases_dir / "2026-01-10" / "spans.csv.gz").read_bytes()
+    assert b"".join(packed.streaming_content) == on_disk
+    parquet = client.get("/data/spans.parquet", HTTP_ACCEPT_ENCODING="gzip")
+    assert parquet["Content-Type"] == "application/vnd.apache.parquet"
+    assert "Content-Encoding" not in parquet
+    assert b"".join(parquet.streaming_content)[:4] == b"PAR1"
+    text = client.get("/data/spans.csv", HTTP_ACCEPT_ENCODING="gzip")
+    assert text["Content-Encoding"] == "gzip"  # what is not compressed yet still is
+    assert gzip.decompress(b"".join(text.streaming_content)).startswith(b"source,")
+
+
 @pytest.mark.parametrize(
     "path",
     [
