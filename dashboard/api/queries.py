@@ -54,16 +54,20 @@ def spans(lookups: Q, *, as_of: datetime | None = None) -> QuerySet[PriceSpan, A
     return queryset.values(*SPAN_FIELDS, *(["successor_seen"] if as_of else []))
 
 
-def _successor_seen() -> Subquery:
-    """When the span that ended the outer one (its source's, for its key, from its valid_to)
-    was first seen."""
-    following = PriceSpan.objects.filter(
+def _same_source_and_key() -> Q:
+    """Spans of the outer span's source and (offering, meter, tier), for a subquery."""
+    return Q(
         source_id=OuterRef("source_id"),
         offering_id=OuterRef("offering_id"),
         meter=OuterRef("meter"),
         tier=OuterRef("tier"),
-        valid_from=OuterRef("valid_to"),
     )
+
+
+def _successor_seen() -> Subquery:
+    """When the span that ended the outer one (its source's, for its key, from its valid_to)
+    was first seen."""
+    following = PriceSpan.objects.filter(_same_source_and_key(), valid_from=OuterRef("valid_to"))
     # No ordering: the model's default one would join two tables into every lookup.
     return Subquery(following.order_by().values("first_seen_at")[:1])
 
@@ -170,10 +174,7 @@ def known_candidates(lookups: Q, at: datetime, as_of: datetime) -> QuerySet[Pric
     not learnt yet (an index probe, which rules out most), and if no later span known on
     `as_of` started by `at` (a second probe)."""
     newer = PriceSpan.objects.filter(
-        source_id=OuterRef("source_id"),
-        offering_id=OuterRef("offering_id"),
-        meter=OuterRef("meter"),
-        tier=OuterRef("tier"),
+        _same_source_and_key(),
         valid_from__gt=OuterRef("valid_from"),
         valid_from__lte=at,
         first_seen_at__lte=as_of,

@@ -256,12 +256,10 @@ def history(call: Call) -> Listing:
 
 
 def span_rows(rows: list[dict[str, Any]], as_of: datetime | None) -> list[dict[str, Any]]:
-    """Up to 1000 rows a page, so the loop is kept lean: each distinct instant and amount is
-    formatted once, and the key's names are unpacked in place."""
+    """Up to 1000 rows a page: each distinct instant and amount is formatted once."""
     names, moment, amount = queries.names(rows), Instants(), lru_cache(maxsize=None)(dec)
     result = []
     for row in rows:
-        provider, model, provider_model_id = names.offerings[row["offering_id"]]
         if as_of is None:
             valid_to, last_seen = row["valid_to"], row["last_seen_at"]
         else:
@@ -271,12 +269,7 @@ def span_rows(rows: list[dict[str, Any]], as_of: datetime | None) -> list[dict[s
             {
                 "id": row["id"],
                 "source": names.sources.get(row["source_id"]),
-                "offering_id": row["offering_id"],
-                "provider": provider,
-                "model": model,
-                "provider_model_id": provider_model_id,
-                "meter": row["meter"],
-                "tier": row["tier"],
+                **names.key_fields(row),
                 "usd_per_mtok": amount(row["usd_per_mtok"]),
                 "original_amount": amount(row["original_amount"]),
                 "original_currency": row["original_currency"],

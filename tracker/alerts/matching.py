@@ -16,15 +16,14 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-import psycopg
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
 from tracker.alerts import frontier_rules
 from tracker.alerts.models import MatchedChange, MatchState, Notification, Rule
 from tracker.frontier import Blend, qualifying_models
-from tracker.ingest.record import insert_rows
+from tracker.ingest.record import insert_new
 from tracker.models import Meter, Offering, PriceChange
 from tracker.prices import published_at
 
@@ -429,21 +428,13 @@ def notifications(matches: list[Match], now: datetime) -> tuple[list[tuple[Any, 
 
 
 def _insert(rows: list[tuple[Any, ...]], change_ids: list[int]) -> None:
-    """Insert the outbox rows not already there (COPY on PostgreSQL). A concurrent matcher
-    that inserted some first makes the fast path fail; the slow path then skips conflicts."""
+    """Insert the outbox rows not already there (insert_new: COPY on PostgreSQL; should a
+    concurrent matcher have inserted some first, the rows go again, skipping conflicts)."""
     have = set(
         Notification.objects.filter(change_id__in=change_ids).values_list("rule_id", "change_id")
     )
     fresh = [row for row in rows if (row[0], row[1]) not in have]
-    try:
-        with transaction.atomic():
-            insert_rows(Notification, OUTBOX_COLUMNS, fresh)
-    except (IntegrityError, psycopg.IntegrityError):  # COPY raises the driver's own error
-        Notification.objects.bulk_create(
-            [Notification(**dict(zip(OUTBOX_COLUMNS, row, strict=True))) for row in fresh],
-            batch_size=2000,
-            ignore_conflicts=True,
-        )
+    insert_new(Notification, [dict(zip(OUTBOX_COLUMNS, row, strict=True)) for row in fresh])
 
 
 def match(change_ids: Iterable[int], *, now: datetime | None = None) -> int:
