@@ -10,6 +10,7 @@ included (datetime.timezone.utc), so each new connection gets the C loader back.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Sequence
 from itertools import chain
 from typing import Any
 
@@ -61,32 +62,51 @@ def _delegating_loader(fast: type, tz: Any) -> type:
 
 def value_rows(queryset: QuerySet[Any, Any]) -> list[tuple[Any, ...]]:
     """The rows of a values_list() queryset, as list(queryset) gives them, with the backend's
-    converters applied once per distinct raw value of each column.
+    converters applied once per distinct raw value of each column (convert_columns()).
 
     On SQLite Django turns each stored value into a Python one value by value (text into an
-    aware datetime, a float into a quantized Decimal): some 10 µs each. A run's rows repeat
-    their instants and prices, so most conversions are the same one again.
+    aware datetime, a float into a quantized Decimal): some 10 µs each.
     """
     compiler = queryset.query.get_compiler(using=queryset.db)
     results = compiler.execute_sql(MULTI)
     if results is None:
         return []
     fields = [column[0] for column in compiler.select[: compiler.col_count]]
-    converters = list(compiler.get_converters(fields).items())
-    if not converters:
-        return [tuple(row) for row in chain.from_iterable(results)]
-    memos: dict[int, dict[Any, Any]] = {pos: {} for pos, _ in converters}
-    rows = []
-    for raw in chain.from_iterable(results):
+    by_position = compiler.get_converters(fields)
+
+    def chained(functions: list[Callable[..., Any]], expression: Any) -> Callable[[Any], Any]:
+        def convert(value: Any) -> Any:
+            for function in functions:
+                value = function(value, expression, compiler.connection)
+            return value
+
+        return convert
+
+    converters = [
+        chained(*by_position[pos]) if pos in by_position else None for pos in range(len(fields))
+    ]
+    return convert_columns(chain.from_iterable(results), converters)
+
+
+def convert_columns(
+    rows: Iterable[Sequence[Any]], converters: Sequence[Callable[[Any], Any] | None]
+) -> list[tuple[Any, ...]]:
+    """The rows with converters[i] applied to column i (None: left as it is), each distinct
+    value of a column converted once.
+
+    Rows read or written in bulk repeat their instants and prices (a run's spans share its
+    time, a price list its prices), and each conversion costs microseconds.
+    """
+    active: list[tuple[int, Callable[[Any], Any], dict[Any, Any]]] = [
+        (i, convert, {}) for i, convert in enumerate(converters) if convert is not None
+    ]
+    converted = []
+    for raw in rows:
         row = list(raw)
-        for pos, (functions, expression) in converters:
-            value = row[pos]
-            memo = memos[pos]
+        for i, convert, memo in active:
+            value = row[i]
             if value not in memo:
-                converted = value
-                for function in functions:
-                    converted = function(converted, expression, compiler.connection)
-                memo[value] = converted
-            row[pos] = memo[value]
-        rows.append(tuple(row))
-    return rows
+                memo[value] = convert(value)
+            row[i] = memo[value]
+        converted.append(tuple(row))
+    return converted

@@ -133,3 +133,21 @@ def test_insert_rows_keeps_exact_decimals_booleans_dates_and_nulls():
         Decimal("0.000000000001"),
         Decimal(1000),
     ]
+
+
+def test_convert_columns_converts_each_distinct_value_of_a_column_once():
+    from tracker.db import convert_columns
+
+    calls = []
+
+    def shout(value):
+        calls.append(value)
+        return str(value).upper()
+
+    rows = [("a", 1, "x"), ("b", 1, "x"), ("a", 2, None)]
+    assert convert_columns(rows, [shout, None, shout]) == [
+        ("A", 1, "X"),
+        ("B", 1, "X"),
+        ("A", 2, "NONE"),
+    ]
+    assert sorted(map(repr, calls)) == ["'a'", "'b'", "'x'", "None"]
