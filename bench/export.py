@@ -9,6 +9,8 @@ process, and the worker's peak RSS (VmHWM) is read from /proc. Plain COPY runs h
 own connection, with the statement and the settings the view uses; with parquet among the
 formats, the Parquet build is also timed in process. Prints figures and each body's sha256
 prefix (the view's CSV must equal plain COPY's), asserts none.
+The view reads a large CSV in TRACKER_EXPORT_COPY_PARTS parts at once (default 2), each on a
+connection of its own in one snapshot; plain COPY is the one statement on one connection.
 Targets (issue 7): at least 300,000 rows/s and under 150 MB for the CSV.
 """
 

@@ -26,6 +26,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import IO, Any
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import CharField, F, Model, Q, QuerySet, TextField
 from django.db.models.functions import Collate
@@ -132,6 +133,9 @@ class Table:
     queryset: Callable[[Filters], QuerySet[Any]] | None = None
     rows: Callable[[Filters, date], Iterator[Row]] | None = None
     sql: Callable[[Filters, date], tuple[str, list[Any]]] | None = None
+    # `sql` cut into n parts, read at once on n connections (_copy_in_parts); None when not
+    # worth it for these filters.
+    parts: Callable[[Filters, date, int], list[tuple[str, list[Any]]] | None] | None = None
     # PostgreSQL settings for reading `sql` (planner choices it is written for).
     pg_settings: tuple[tuple[str, str], ...] = ()
 
@@ -189,8 +193,11 @@ def _spans(f: Filters) -> QuerySet[Any]:
     ).values_list(*SPAN_FIELDS)  # fmt: skip
 
 
-def _spans_sql(f: Filters, until: date) -> tuple[str, list[Any]]:
-    """PostgreSQL: the spans in key order without sorting them all.
+def _spans_sql(
+    f: Filters, until: date, part: tuple[int, int] | None = None
+) -> tuple[str, list[Any]]:
+    """PostgreSQL: the spans in key order without sorting them all; with `part` (i, n), only
+    the i-th of n consecutive slices of that order (see _spans_parts).
 
     Sorting 1,000,000 joined rows by their slugs was most of a full download's time. Instead
     the (source, offering) pairs, about 40,000, are sorted by (source slug, provider slug,
@@ -217,13 +224,31 @@ def _spans_sql(f: Filters, until: date) -> tuple[str, list[Any]]:
     (s_sql, _), (o_sql, _), (p_sql, _) = parts
     columns = ", ".join(SPAN_FIELDS[4:])
     selected = ", ".join(f"p.{name}" for name in SPAN_FIELDS[4:])
+    pairs_order = 's.slug COLLATE "C", o.provider COLLATE "C", o.provider_model_id COLLATE "C"'
+    select_pairs = "SELECT s.id, o.id, s.slug, o.provider, o.provider_model_id, o.model"
+    from_pairs = f"""FROM ({s_sql}) AS s (id, slug)
+            CROSS JOIN ({o_sql}) AS o (id, provider, provider_model_id, model)"""
+    if part is None:
+        pairs = f"{select_pairs}\n            {from_pairs}\n            ORDER BY {pairs_order}"
+    else:
+        # The pairs that have spans (a subplan probing pricespan_source_key per pair: as a
+        # join the planner would read every span), cut into runs of consecutive pairs. The
+        # ids break ties, so that every part's connection cuts at the same pairs.
+        index, count = int(part[0]), int(part[1])
+        table = connection.ops.quote_name(PriceSpan._meta.db_table)
+        pairs = f"""SELECT * FROM (
+                {select_pairs}, ntile({count}) OVER (ORDER BY {pairs_order}, s.id, o.id)
+                {from_pairs}
+                WHERE (SELECT 1 FROM {table} AS e
+                    WHERE e.source_id = s.id AND e.offering_id = o.id LIMIT 1) IS NOT NULL
+            ) AS r (source_id, offering_id, slug, provider, provider_model_id, model, part)
+            WHERE r.part = {index}
+            ORDER BY r.slug COLLATE "C", r.provider COLLATE "C", r.provider_model_id COLLATE "C"
+        """  # noqa: S608 (integers and the model's quoted table name; Django's queries as above)
     sql = f"""
         SELECT k.source, k.provider, k.provider_model_id, k.model, {selected}
         FROM (
-            SELECT s.id, o.id, s.slug, o.provider, o.provider_model_id, o.model
-            FROM ({s_sql}) AS s (id, slug)
-            CROSS JOIN ({o_sql}) AS o (id, provider, provider_model_id, model)
-            ORDER BY s.slug COLLATE "C", o.provider COLLATE "C", o.provider_model_id COLLATE "C"
+            {pairs}
         ) AS k (source_id, offering_id, source, provider, provider_model_id, model)
         JOIN ({p_sql}) AS p (source_id, offering_id, {columns})
             ON p.source_id = k.source_id AND p.offering_id = k.offering_id
@@ -232,6 +257,15 @@ def _spans_sql(f: Filters, until: date) -> tuple[str, list[Any]]:
             p.valid_from
     """  # noqa: S608 (the inner queries are Django's, with their parameters kept apart)
     return sql, [param for _, params in parts for param in params]
+
+
+def _spans_parts(f: Filters, until: date, count: int) -> list[tuple[str, list[Any]]] | None:
+    """The spans query cut into `count` parts whose rows, one part after the other, are the
+    whole query's in its order; None when the spans to read are too few to be worth it."""
+    enough = settings.EXPORT_SPLIT_ROWS
+    if PriceSpan.objects.filter(f.span_q()).order_by()[:enough].count() < enough:
+        return None
+    return [_spans_sql(f, until, (i, count)) for i in range(1, count + 1)]
 
 
 SPANS = Table(
@@ -269,6 +303,7 @@ SPANS = Table(
     filters="provider, model, meter, source, tier, from, to (spans overlapping the range)",
     queryset=_spans,
     sql=_spans_sql,
+    parts=_spans_parts,
     pg_settings=(("enable_hashjoin", "off"), ("enable_mergejoin", "off")),
 )
 
@@ -701,8 +736,12 @@ def read_settings(table: Table) -> list[tuple[str, str]]:
 
 @contextlib.contextmanager
 def _large_read(table: Table) -> Iterator[None]:
-    """A transaction for one whole-table read on PostgreSQL, with read_settings()."""
+    """A transaction for one whole-table read on PostgreSQL, with read_settings(). One it
+    begins itself is REPEATABLE READ, READ ONLY: its snapshot can be shared (_copy_in_parts)."""
+    outermost = not connection.in_atomic_block
     with transaction.atomic(), connection.cursor() as cursor:
+        if outermost:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         for name, value in read_settings(table):
             cursor.execute("SELECT set_config(%s, %s, true)", [name, value])
         yield
@@ -733,7 +772,7 @@ def csv_chunks(table: Table, f: Filters, until: date) -> Iterator[bytes]:
     """The table as CSV with a header, in chunks of about CHUNK_BYTES."""
     query = table_sql(table, f, until)
     if query is not None:
-        yield from _copy_csv(table, *query)
+        yield from _copy_csv(table, f, until, *query)
     else:
         yield from _buffered(_csv_lines(table, iter_rows(table, f, until)))
 
@@ -775,26 +814,182 @@ def _pg_text(kind: str, column: str) -> str:
     return column
 
 
-def copy_statement(table: Table, sql: str) -> str:
-    """COPY of the query's rows formatted as CSV with the table's header."""
+def copy_statement(table: Table, sql: str, *, header: bool = True) -> str:
+    """COPY of the query's rows formatted as CSV, with the table's header unless told not."""
     inner = ", ".join(f"c{i}" for i in range(len(table.columns)))
     outer = ", ".join(
         f'{_pg_text(c.kind, f"t.c{i}")} AS "{c.name}"' for i, c in enumerate(table.columns)
     )
     # Column names and formats come from the Table; the query is Django's, parameters apart.
     select = f"SELECT {outer} FROM ({sql}) AS t ({inner})"  # noqa: S608
-    return f"COPY ({select}) TO STDOUT WITH (FORMAT csv, HEADER)"
+    return f"COPY ({select}) TO STDOUT WITH (FORMAT csv{', HEADER' if header else ''})"
 
 
-def _copy_csv(table: Table, sql: str, params: Sequence[Any]) -> Iterator[bytes]:
-    import psycopg
-
-    statement = copy_statement(table, sql)
+def _copy_csv(
+    table: Table, f: Filters, until: date, sql: str, params: Sequence[Any]
+) -> Iterator[bytes]:
     with _large_read(table):
         pg = connection.connection  # the psycopg connection, in the transaction just begun
-        if params:  # COPY takes no parameters: psycopg binds them client-side, as its copy()
-            statement = psycopg.ClientCursor(pg).mogrify(statement, params)
-        yield from _copy_out(pg, statement)
+        parts = _parts(table, f, until)
+        if parts is None:
+            yield from _copy_out(pg, _bound(pg, copy_statement(table, sql), params))
+            return
+        statements = [
+            _bound(pg, copy_statement(table, part_sql, header=i == 0), part_params)
+            for i, (part_sql, part_params) in enumerate(parts)
+        ]
+        yield from _copy_in_parts(pg, statements, read_settings(table))
+
+
+def _bound(pg: Any, statement: str, params: Sequence[Any]) -> str:
+    """COPY takes no parameters: psycopg binds them client-side, as its own copy() does."""
+    import psycopg
+
+    return psycopg.ClientCursor(pg).mogrify(statement, params) if params else statement
+
+
+def _parts(table: Table, f: Filters, until: date) -> list[tuple[str, list[Any]]] | None:
+    """The table's query in EXPORT_COPY_PARTS parts, when it can be cut and the read is
+    large, and this transaction's snapshot can be shared: REPEATABLE READ (its snapshot is
+    the whole transaction's), and nothing of its own written (which no other connection
+    could see: a test's transaction, say)."""
+    count = settings.EXPORT_COPY_PARTS
+    if table.parts is None or count < 2:
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT current_setting('transaction_isolation') = 'repeatable read'"
+            " AND pg_current_xact_id_if_assigned() IS NULL"
+        )
+        (shareable,) = cursor.fetchone()
+    return table.parts(f, until, count) if shareable else None
+
+
+def _copy_in_parts(
+    pg: Any, statements: list[str], config: list[tuple[str, str]]
+) -> Iterator[bytes]:
+    """The output of COPY statements one after the other, all of them running at once: the
+    first on `pg`, each other one on a connection of its own, in `pg`'s snapshot (exported
+    and imported, so every part reads the same data) with the same settings.
+
+    A full spans download is mostly the server's work in one backend: this spreads it over
+    as many. What a later part sends before its turn waits in a temporary file (on disk, not
+    in memory), read between the chunks of the part being streamed.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_export_snapshot()")
+        (snapshot,) = cursor.fetchone()
+    later: list[_Spooled] = []
+    try:
+        for statement in statements[1:]:
+            later.append(_Spooled.start(statement, snapshot, config))
+        for chunk in _copy_out(pg, statements[0]):
+            yield chunk
+            for part in later:
+                part.drain()
+        for i, part in enumerate(later):
+            for chunk in part.chunks():
+                yield chunk
+                for waiting in later[i + 1 :]:
+                    waiting.drain()
+    finally:
+        for part in later:
+            part.close()
+
+
+class _Spooled:
+    """One part of _copy_in_parts: a COPY on a connection of its own, read without waiting
+    (drain(), into a temporary file) until its turn comes (chunks())."""
+
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+        self.pgconn = conn.pgconn
+        self.file = tempfile.TemporaryFile()  # noqa: SIM115 (closed by close(), always called)
+        self.pending = bytearray()
+        self.begun = False
+        self.ended = False
+
+    @classmethod
+    def start(cls, statement: str, snapshot: str, config: list[tuple[str, str]]) -> _Spooled:
+        import psycopg
+        from psycopg import sql
+
+        conn = psycopg.connect(**connection.get_connection_params(), autocommit=True)
+        try:
+            conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            conn.execute(sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(snapshot)))
+            for name, value in config:
+                conn.execute("SELECT set_config(%s, %s, true)", [name, value])
+            conn.pgconn.send_query(statement.encode())  # its answer is awaited later
+        except BaseException:
+            conn.close()
+            raise
+        return cls(conn)
+
+    def _copying(self, wait: bool) -> bool:
+        """Whether the COPY has begun sending rows (waiting for it, or not)."""
+        from psycopg import pq
+
+        if not self.begun:
+            if not wait:
+                self.pgconn.consume_input()
+                if self.pgconn.is_busy():
+                    return False
+            started = self.pgconn.get_result()
+            if started is None or started.status != pq.ExecStatus.COPY_OUT:
+                list(iter(self.pgconn.get_result, None))
+                _check(started, pq.ExecStatus.COPY_OUT)
+            self.begun = True
+        return True
+
+    def drain(self) -> None:
+        """Take what the server has sent so far, without waiting for more."""
+        taken = -1
+        while not self.ended and taken and self._copying(wait=False):
+            self.pgconn.consume_input()  # one read from the socket: again until it is empty
+            taken = 0
+            while (copied := self.pgconn.get_copy_data(1))[0] > 0:
+                self.pending += copied[1]
+                taken += 1
+            if copied[0] == -1:
+                self._end()
+        if len(self.pending) >= CHUNK_BYTES:
+            self.file.write(self.pending)
+            self.pending.clear()
+
+    def chunks(self) -> Iterator[bytes]:
+        """What was spooled, then the rest as it comes."""
+        self._copying(wait=True)
+        self.file.write(self.pending)
+        self.pending.clear()
+        self.file.seek(0)
+        while block := self.file.read(CHUNK_BYTES):
+            yield block
+        self.file.close()
+        buffer = bytearray()
+        while not self.ended:
+            copied = self.pgconn.get_copy_data(0)
+            if copied[0] > 0:
+                buffer += copied[1]
+                if len(buffer) >= CHUNK_BYTES:
+                    yield bytes(buffer)
+                    buffer.clear()
+            else:
+                self._end()
+        if buffer:
+            yield bytes(buffer)
+
+    def _end(self) -> None:
+        from psycopg import pq
+
+        self.ended = True
+        for result in list(iter(self.pgconn.get_result, None)):
+            _check(result, pq.ExecStatus.COMMAND_OK)
+
+    def close(self) -> None:
+        """Done or abandoned: the connection goes (a COPY still running ends with it)."""
+        self.file.close()
+        self.conn.close()
 
 
 def _copy_out(pg: Any, statement: str) -> Iterator[bytes]:

@@ -292,6 +292,10 @@ class PriceSpan(SpanKey):
     PostgreSQL an exclusion constraint (migration 0002) enforces the first too.
     """
 
+    # Indexed by pricespan_key_time, which starts with it (migration 0011). A one-column
+    # index beside it cost every insert an index entry, and drew the planner to it for
+    # (source, offering) lookups, which it answers by filtering dozens of rows per probe.
+    offering = models.ForeignKey(Offering, on_delete=models.PROTECT, db_index=False)
     # Indexed by pricespan_source_key, which starts with it.
     source = models.ForeignKey(
         Source, on_delete=models.PROTECT, related_name="spans", db_index=False

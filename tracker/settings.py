@@ -239,6 +239,12 @@ LOGGING = {
 # and the URLs written into releases and their citations.
 BASE_URL = env_str("TRACKER_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 
+# --- downloads (dashboard/exports.py) ---
+# A large CSV download on PostgreSQL is read in this many parts at once, each on a connection
+# of its own sharing one snapshot; 1 reads it in one COPY. Smaller reads stay in one part.
+EXPORT_COPY_PARTS = env_int("TRACKER_EXPORT_COPY_PARTS", 2, minimum=1)
+EXPORT_SPLIT_ROWS = env_int("TRACKER_EXPORT_SPLIT_ROWS", 100_000, minimum=0)
+
 # --- alerts (tracker/alerts) ---
 ALERTS_BASE_URL = BASE_URL
 ALERTS_CONFIRM_DAYS = env_int("ALERTS_CONFIRM_DAYS", 7, minimum=1)

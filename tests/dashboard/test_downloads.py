@@ -5,6 +5,7 @@ import csv
 import io
 import itertools
 import json
+import time
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
@@ -12,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 from django.db import connection, transaction
 from django.db.models import F
-from django.http import FileResponse, StreamingHttpResponse
+from django.http import FileResponse, QueryDict, StreamingHttpResponse
 
 from dashboard import exports
 from dashboard.filters import Filters
@@ -390,3 +391,114 @@ def test_copy_read_from_libpq_reports_errors_and_leaves_the_connection_usable(db
     lines = b"".join(copy("SELECT g, 'a''b' FROM generate_series(1, 100000) AS g"))
     assert lines.splitlines()[-1] == b"100000\ta'b" and lines.count(b"\n") == 100000
     assert PriceSpan.objects.count() == 0
+
+
+# --- a large CSV read in parts, on several connections at once (exports._copy_in_parts) ---
+# These tests commit their data (transaction=True): other connections see nothing of a test's
+# own open transaction, so within one the download is read in one part.
+
+
+def _spans_csv(query: str = "") -> bytes:
+    filters = Filters() if not query else exports.parse_filters(QueryDict(query))
+    return b"".join(exports.csv_chunks(exports.SPANS, filters, date(2025, 2, 1)))
+
+
+def _parts_started(monkeypatch) -> list[str]:
+    """The statements of the parts that started on connections of their own, as they start."""
+    started: list[str] = []
+    original = exports._Spooled.start
+
+    def start(statement, snapshot, config):
+        started.append(statement)
+        return original(statement, snapshot, config)
+
+    monkeypatch.setattr(exports._Spooled, "start", staticmethod(start))
+    return started
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'")
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    "query", ["", "provider=a-lab,zz-lab&meter=input", "source=beta,zeta&tier=", "model=mb"]
+)
+def test_the_spans_csv_read_in_parts_is_the_same_bytes(scrambled, settings, monkeypatch, query):
+    settings.EXPORT_COPY_PARTS = 1
+    whole = _spans_csv(query)
+    started = _parts_started(monkeypatch)
+    settings.EXPORT_COPY_PARTS, settings.EXPORT_SPLIT_ROWS = 3, 1
+    assert _spans_csv(query) == whole
+    assert len(started) == 2 and whole.count(b"\n") > 10
+    settings.EXPORT_SPLIT_ROWS = PriceSpan.objects.count() + 1  # too few spans to cut
+    assert _spans_csv(query) == whole and len(started) == 2
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'")
+@pytest.mark.django_db(transaction=True)
+def test_every_part_reads_the_snapshot_the_download_began_with(scrambled, settings, monkeypatch):
+    """A price committed while the parts start is in none of them: each later part imports
+    the first one's snapshot."""
+    import psycopg
+
+    settings.EXPORT_COPY_PARTS, settings.EXPORT_SPLIT_ROWS = 3, 1
+    before = _spans_csv()
+    original = exports._Spooled.start
+
+    def start_after_a_commit(statement, snapshot, config):
+        with psycopg.connect(**connection.get_connection_params(), autocommit=True) as other:
+            other.execute("UPDATE tracker_pricespan SET usd_per_mtok = usd_per_mtok + 1000")
+        return original(statement, snapshot, config)
+
+    monkeypatch.setattr(exports._Spooled, "start", staticmethod(start_after_a_commit))
+    assert _spans_csv() == before
+    monkeypatch.setattr(exports._Spooled, "start", original)
+    assert _spans_csv() != before  # the updates did commit
+
+
+def _connections() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()")
+        (count,) = cursor.fetchone()
+    return int(count)
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'")
+@pytest.mark.django_db(transaction=True)
+def test_a_download_stopped_early_closes_the_connections_of_its_parts(scrambled, settings):
+    settings.EXPORT_COPY_PARTS, settings.EXPORT_SPLIT_ROWS = 3, 1
+    idle = _connections()
+    chunks = exports.csv_chunks(exports.SPANS, Filters(), date(2025, 2, 1))
+    assert next(chunks).startswith(b"source,provider,")
+    assert _connections() == idle + 2
+    chunks.close()  # the client went away
+    for _ in range(100):  # a backend leaves pg_stat_activity a moment after its client
+        if _connections() == idle:
+            break
+        time.sleep(0.05)
+    assert _connections() == idle
+    assert _spans_csv().count(b"\n") == PriceSpan.objects.count() + 1
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'")
+@pytest.mark.django_db(transaction=True)
+def test_parts_come_out_in_order_whatever_their_size_and_an_error_in_any_is_raised():
+    """Later parts wait in a file while the first streams (many chunks each here); an error in
+    a later part is raised when it comes, and the connection serves the next query."""
+    import psycopg
+
+    def copied(*selects: str) -> bytes:
+        with transaction.atomic():
+            statements = [f"COPY ({select}) TO STDOUT" for select in selects]
+            return b"".join(exports._copy_in_parts(connection.connection, statements, []))
+
+    series = "SELECT g FROM generate_series({}, {}) AS g"
+    lines = copied(
+        series.format(1, 30000), series.format(30001, 230000), series.format(230001, 230002)
+    )
+    assert lines == b"".join(b"%d\n" % g for g in range(1, 230003))
+    with pytest.raises(psycopg.errors.DivisionByZero):
+        copied(
+            series.format(1, 100000), "SELECT 1 / (150000 - g) FROM generate_series(1, 200000) AS g"
+        )
+    with pytest.raises(psycopg.errors.UndefinedColumn):
+        copied(series.format(1, 10), "SELECT nothing")
+    assert _connections() >= 1 and PriceSpan.objects.count() == 0
