@@ -825,17 +825,61 @@ def copy_statement(table: Table, sql: str, *, header: bool = True) -> str:
     return f"COPY ({select}) TO STDOUT WITH (FORMAT csv{', HEADER' if header else ''})"
 
 
+def json_statement(table: Table, sql: str, *, header: bool = True) -> str:
+    """COPY of the query's rows as JSON Lines, each object written as jsonl_chunks()'s Python
+    writer does: keys in column order, no spaces, text as is (to_json() escapes exactly what
+    json.dumps(ensure_ascii=False) does), decimals and instants as the CSV's text, in quotes.
+    `header` is CSV's and ignored.
+
+    The lines go out as CSV of one column that never needs quoting: the quote and delimiter
+    are control characters, which to_json() always escapes, so COPY adds nothing to them.
+    """
+    members = " || ',' || ".join(
+        f"{_sql_text(json.dumps(c.name) + ':')} || "
+        f"COALESCE(to_json({_pg_json(c.kind, f't.c{i}')})::text, 'null')"
+        for i, c in enumerate(table.columns)
+    )
+    inner = ", ".join(f"c{i}" for i in range(len(table.columns)))
+    # Keys and formats come from the Table; the query is Django's, parameters apart.
+    select = f"SELECT '{{' || {members} || '}}' FROM ({sql}) AS t ({inner})"  # noqa: S608
+    return f"COPY ({select}) TO STDOUT WITH (FORMAT csv, DELIMITER E'\\x02', QUOTE E'\\x01')"
+
+
+def _pg_json(kind: str, column: str) -> str:
+    """SQL of a column's JSON value before to_json(): _json_value()'s rule."""
+    if kind in ("decimal", "datetime", "date"):
+        return f"({_pg_text(kind, column)})::text"  # the CSV's text, a JSON string
+    return column  # texts (an empty one stays ""), integers and booleans as they are
+
+
+def _sql_text(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
 def _copy_csv(
     table: Table, f: Filters, until: date, sql: str, params: Sequence[Any]
 ) -> Iterator[bytes]:
+    yield from _copy(table, f, until, sql, params, copy_statement)
+
+
+def _copy(
+    table: Table,
+    f: Filters,
+    until: date,
+    sql: str,
+    params: Sequence[Any],
+    statement: Callable[..., str],
+) -> Iterator[bytes]:
+    """The output of the table's query in a COPY `statement` (copy_statement, json_statement),
+    read in parts at once when _parts() says so."""
     with _large_read(table):
         pg = connection.connection  # the psycopg connection, in the transaction just begun
         parts = _parts(table, f, until)
         if parts is None:
-            yield from _copy_out(pg, _bound(pg, copy_statement(table, sql), params))
+            yield from _copy_out(pg, _bound(pg, statement(table, sql), params))
             return
         statements = [
-            _bound(pg, copy_statement(table, part_sql, header=i == 0), part_params)
+            _bound(pg, statement(table, part_sql, header=i == 0), part_params)
             for i, (part_sql, part_params) in enumerate(parts)
         ]
         yield from _copy_in_parts(pg, statements, read_settings(table))
@@ -1038,19 +1082,27 @@ def _check(result: Any, status: Any) -> None:
 
 
 def jsonl_chunks(table: Table, f: Filters, until: date) -> Iterator[bytes]:
-    """One JSON object per line, keys in column order."""
+    """One JSON object per line, keys in column order: COPY on PostgreSQL (json_statement()),
+    the same bytes from Python's json module elsewhere."""
+    query = table_sql(table, f, until)
+    if query is not None:
+        yield from _copy(table, f, until, *query, json_statement)
+        return
+    yield from _buffered(_jsonl_lines(table, iter_rows(table, f, until)))
+
+
+def _jsonl_lines(table: Table, rows: Iterable[Row]) -> Iterator[str]:
     names = table.names
     out = io.StringIO()
-    for row in iter_rows(table, f, until):
+    for row in rows:
         record = dict(zip(names, map(_json_value, row), strict=True))
         out.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")))
         out.write("\n")
         if out.tell() >= CHUNK_BYTES:
-            yield out.getvalue().encode()
+            yield out.getvalue()
             out.seek(0)
             out.truncate()
-    if out.tell():
-        yield out.getvalue().encode()
+    yield out.getvalue()
 
 
 def arrow_schema(table: Table) -> Any:
