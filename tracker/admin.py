@@ -1,14 +1,20 @@
+from typing import Any
+
 from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.db.models import QuerySet, URLField
 from django.http import HttpRequest
 from django.utils import timezone
 
 from tracker import models
 from tracker.ingest import IngestError, confirm_pending
 
+# A URL typed without a scheme is taken as https:// (Django 6's default; Django 5 warns).
+HTTPS_URLS: dict[type[Any], dict[str, Any]] = {URLField: {"assume_scheme": "https"}}
+
 
 @admin.register(models.Provider)
 class ProviderAdmin(admin.ModelAdmin[models.Provider]):
+    formfield_overrides = HTTPS_URLS
     list_display = ["slug", "name", "is_reseller", "auto_discovered"]
     list_filter = ["is_reseller", "auto_discovered"]
     search_fields = ["slug", "name"]
@@ -31,6 +37,7 @@ class ModelAliasAdmin(admin.ModelAdmin[models.ModelAlias]):
 
 @admin.register(models.CapabilityScore)
 class CapabilityScoreAdmin(admin.ModelAdmin[models.CapabilityScore]):
+    formfield_overrides = HTTPS_URLS
     list_display = ["model", "benchmark", "score", "source", "measured_on"]
     list_filter = ["benchmark", "source"]
     search_fields = ["model__slug"]
@@ -46,6 +53,7 @@ class OfferingAdmin(admin.ModelAdmin[models.Offering]):
 
 @admin.register(models.Source)
 class SourceAdmin(admin.ModelAdmin[models.Source]):
+    formfield_overrides = HTTPS_URLS
     list_display = ["slug", "kind", "priority", "interval", "enabled", "next_due_at"]
     list_editable = ["priority", "enabled"]
     actions = ["run_now"]
@@ -133,6 +141,7 @@ class PriceChangeAdmin(admin.ModelAdmin[models.PriceChange]):
 
 @admin.register(models.Series)
 class SeriesAdmin(admin.ModelAdmin[models.Series]):
+    formfield_overrides = HTTPS_URLS
     list_display = ["slug", "title", "unit", "breakthrough_date", "licence"]
 
 

@@ -2,6 +2,7 @@
 
 from django.contrib import admin
 
+from tracker.admin import HTTPS_URLS
 from tracker.alerts.models import DeliveryAttempt, Notification, Rule, Subscriber, WebhookEndpoint
 
 
@@ -20,6 +21,7 @@ class RuleAdmin(admin.ModelAdmin[Rule]):
 
 @admin.register(WebhookEndpoint)
 class WebhookEndpointAdmin(admin.ModelAdmin[WebhookEndpoint]):
+    formfield_overrides = HTTPS_URLS
     list_display = ["url", "subscriber", "disabled_at"]
     raw_id_fields = ["subscriber"]
 
