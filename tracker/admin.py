@@ -98,7 +98,7 @@ class PendingPriceAdmin(admin.ModelAdmin[models.PendingPrice]):
     list_display = ["offering", "meter", "tier", "source", "kind", "previous_usd_per_mtok",
                     "usd_per_mtok", "status", "first_observed_at"]  # fmt: skip
     list_filter = ["status", "kind", "source"]
-    raw_id_fields = ["offering", "run"]
+    raw_id_fields = ["offering", "run", "fx_rate"]
     actions = ["confirm", "reject"]
 
     @admin.action(description="Confirm: publish the held price")

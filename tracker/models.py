@@ -398,6 +398,9 @@ class PendingPrice(SpanKey):
     )
     original_currency = models.CharField(max_length=3, blank=True)
     original_unit = models.CharField(max_length=8, choices=PriceUnit.choices, blank=True)
+    # The rate usd_per_mtok was converted with (a non-USD price): the span an operator's
+    # confirmation creates links to it, as one recorded from a run does.
+    fx_rate = models.ForeignKey(FxRate, null=True, blank=True, on_delete=models.PROTECT)
     previous_usd_per_mtok = models.DecimalField(
         max_digits=USD_DIGITS, decimal_places=USD_PLACES, null=True, blank=True
     )

@@ -196,6 +196,19 @@ def test_cny_price_unchanged_when_the_rate_moves_keeps_its_span(make_source):
     assert (result.spans_created, PriceSpan.objects.count()) == (0, 1)
 
 
+def test_a_held_cny_price_confirmed_by_an_operator_keeps_its_exchange_rate(make_source):
+    """The span links to the rate its USD figure was converted with, as a recorded one does."""
+    src = make_source()
+    FxRate.objects.create(date=date(2024, 12, 30), currency="CNY", per_usd=Decimal("7.2"))
+    record(src, [quote("2", currency="CNY")], at(2))
+    FxRate.objects.create(date=date(2025, 1, 5), currency="CNY", per_usd=Decimal("7.0"))
+    assert record(src, [quote("70", currency="CNY")], at(6)).held == 1
+    confirm_pending(PendingPrice.objects.get().pk)
+    span = PriceSpan.objects.get(valid_to__isnull=True)
+    assert (span.original_amount, span.fx_rate.date) == (Decimal(70), date(2025, 1, 5))
+    assert span.usd_per_mtok == Decimal(10)
+
+
 def test_price_without_an_exchange_rate_is_skipped_with_a_warning(make_source):
     src = make_source()
     result = record(src, [quote("2", currency="EUR")], at(0))

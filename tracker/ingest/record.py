@@ -339,6 +339,7 @@ def _hold(
         original_amount=stated.amount,
         original_currency=stated.currency,
         original_unit=stated.unit,
+        fx_rate_id=stated.fx_rate_id,
         previous_usd_per_mtok=current.data.usd_per_mtok,
         effective_at=obs.effective_at,
         first_observed_at=obs.seen_at,
@@ -355,7 +356,7 @@ def _pending_stated(pending: PendingPrice) -> Stated | None:
         pending.original_amount,
         pending.original_currency,
         pending.original_unit,
-        None,
+        pending.fx_rate_id,
     )
 
 
