@@ -34,7 +34,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import condition
 
 from dashboard import selectors
-from tracker.models import CapabilityScore, SeriesPoint
+from tracker.models import CapabilityScore, Offering, SeriesPoint
 
 # GET parameters that pick a variant of the page rather than its state: never kept in links.
 VARIANT_PARAMS = ("format", "chart")
@@ -209,13 +209,16 @@ def mark_scale_axes(figure: dict[str, Any], axes: Sequence[str] = ("yaxis",)) ->
 
 def data_version() -> str:
     """Changes whenever anything a chart draws does: a published price (selectors'
-    version), a capability score or an analogy series point (added, or changed in value)."""
+    version), a capability score or an analogy series point (added, or changed in value), or
+    an offering moved to another model (an alias added later, identity.adopt())."""
     scores, points = CapabilityScore._meta.db_table, SeriesPoint._meta.db_table
-    with connection.cursor() as cursor:  # one round trip for both small tables
+    offerings = Offering._meta.db_table
+    with connection.cursor() as cursor:  # one round trip for the small tables
         cursor.execute(
             f"SELECT (SELECT COUNT(*) FROM {scores}), (SELECT MAX(id) FROM {scores}), "  # noqa: S608
             f"(SELECT SUM(score) FROM {scores}), (SELECT COUNT(*) FROM {points}), "
-            f"(SELECT MAX(id) FROM {points}), (SELECT SUM(value) FROM {points})"
+            f"(SELECT MAX(id) FROM {points}), (SELECT SUM(value) FROM {points}), "
+            f"(SELECT SUM(model_id) FROM {offerings})"
         )
         counts = cursor.fetchone()
     return f"{selectors.data_version()}/{'-'.join(map(str, counts))}"

@@ -1,11 +1,12 @@
 from typing import Any
 
 from django.contrib import admin, messages
+from django.db import transaction
 from django.db.models import QuerySet, URLField
 from django.http import HttpRequest
 from django.utils import timezone
 
-from tracker import models
+from tracker import identity, models
 from tracker.ingest import IngestError, confirm_pending
 
 # A URL typed without a scheme is taken as https:// (Django 6's default; Django 5 warns).
@@ -33,6 +34,17 @@ class ModelAliasAdmin(admin.ModelAdmin[models.ModelAlias]):
     list_filter = ["auto_created"]
     search_fields = ["alias", "model__slug"]
     raw_id_fields = ["model"]
+
+    def save_model(
+        self, request: HttpRequest, obj: models.ModelAlias, form: Any, change: bool
+    ) -> None:
+        """A person has reviewed the alias; offerings it now names move to its model."""
+        obj.auto_created = False
+        with transaction.atomic():
+            super().save_model(request, obj, form, change)
+            moved = identity.adopt({obj.alias: obj.model_id})
+        if moved:
+            self.message_user(request, f"{moved} offering(s) moved to {obj.model.slug}.")
 
 
 @admin.register(models.CapabilityScore)

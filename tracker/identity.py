@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import csv
 import re
+from collections import defaultdict
+from collections.abc import Mapping
 from pathlib import Path
+
+from django.db import transaction
 
 # Who made a model, from the organisation prefix of an id such as 'meta-llama/Llama-3-70B'.
 CREATOR_PREFIXES = {
@@ -50,8 +54,9 @@ def load_aliases(path: Path = ALIASES_PATH) -> tuple[int, int]:
     """Load curated aliases (alias,model,note) for models that exist; returns (loaded, waiting).
 
     An alias whose model does not exist yet is left for a later load (seed loads twice: after
-    the ledger and after the price maps). A curated alias replaces an auto-created one.
-    Idempotent.
+    the ledger and after the price maps). A curated alias replaces an auto-created one, and
+    offerings that an alias new or changed here gives to another model move to it (adopt()).
+    Idempotent: an unchanged file writes nothing.
     """
     from tracker.models import LanguageModel, ModelAlias
 
@@ -62,13 +67,88 @@ def load_aliases(path: Path = ALIASES_PATH) -> tuple[int, int]:
     models = dict(
         LanguageModel.objects.filter(slug__in={m for _, m in rows}).values_list("slug", "pk")
     )
-    loaded = waiting = 0
+    wanted: dict[str, int] = {}
+    waiting = 0
     for alias, slug in rows:
         if slug not in models or not alias or alias == slug:
             waiting += slug not in models
             continue
-        ModelAlias.objects.update_or_create(
-            alias=alias, defaults={"model_id": models[slug], "auto_created": False}
+        wanted[alias] = models[slug]
+    have = {
+        alias: (pk, model_id, auto)
+        for alias, pk, model_id, auto in ModelAlias.objects.filter(alias__in=wanted)
+        .order_by()
+        .values_list("alias", "pk", "model_id", "auto_created")
+    }
+    changed = {
+        alias: model_id
+        for alias, model_id in wanted.items()
+        if have.get(alias, (None, None, True))[1:] != (model_id, False)
+    }
+    with transaction.atomic():
+        ModelAlias.objects.bulk_create(
+            [ModelAlias(alias=a, model_id=m) for a, m in changed.items() if a not in have]
         )
-        loaded += 1
-    return loaded, waiting
+        for alias in changed.keys() & have.keys():
+            ModelAlias.objects.filter(pk=have[alias][0]).update(
+                model_id=changed[alias], auto_created=False
+            )
+        adopt(changed)
+    return len(wanted), waiting
+
+
+def adopt(aliases: Mapping[str, int]) -> int:
+    """Offerings on an auto-discovered model whose spelling one of `aliases` (alias -> model
+    id, set by a person or the curated file) gives to another model move to that model: the
+    seller's id normalised, or the auto-discovered model's own slug. Their prices follow
+    (spans and changes belong to the offering). An auto-discovered model left without
+    offerings is merged into the one that took most of them (merge()). Returns how many
+    offerings moved.
+
+    Ingest applies aliases to new offerings only; this is how an alias added or corrected
+    later reaches the offerings created before it.
+    """
+    from tracker.models import Offering
+
+    if not aliases:
+        return 0
+    moves: dict[int, dict[int, list[int]]] = defaultdict(lambda: defaultdict(list))
+    for pk, pmid, model_id, slug in Offering.objects.filter(
+        model__auto_discovered=True
+    ).values_list("pk", "provider_model_id", "model_id", "model__slug"):
+        target = aliases.get(normalise(pmid), aliases.get(slug))
+        if target is not None and target != model_id:
+            moves[model_id][target].append(pk)
+    moved = 0
+    with transaction.atomic():
+        for old, targets in moves.items():
+            for new, offering_ids in targets.items():
+                moved += Offering.objects.filter(pk__in=offering_ids).update(model_id=new)
+            if not Offering.objects.filter(model_id=old).exists():
+                merge(old, max(targets, key=lambda new: len(targets[new])))
+    return moved
+
+
+def merge(old_id: int, into_id: int) -> None:
+    """Fold the auto-discovered model `old_id`, which has no offerings left, into `into_id`:
+    its aliases and alert rules move, its slug becomes an alias, its capability scores move
+    unless `into_id` has that benchmark from that source already, and it is deleted."""
+    from tracker.alerts.models import Rule
+    from tracker.models import CapabilityScore, LanguageModel, ModelAlias
+
+    with transaction.atomic():
+        old = LanguageModel.objects.select_for_update().get(pk=old_id)
+        ModelAlias.objects.filter(model_id=old_id).update(model_id=into_id)
+        if normalise(old.slug) != LanguageModel.objects.get(pk=into_id).slug:
+            ModelAlias.objects.update_or_create(
+                alias=normalise(old.slug), defaults={"model_id": into_id, "auto_created": False}
+            )
+        Rule.objects.filter(model_id=old_id).update(model_id=into_id)
+        held = set(
+            CapabilityScore.objects.filter(model_id=into_id).values_list("benchmark", "source")
+        )
+        for score in CapabilityScore.objects.filter(model_id=old_id):
+            if (score.benchmark, score.source) not in held:
+                score.model_id = into_id
+                score.save(update_fields=["model"])
+        old.delete()  # what is left of it (duplicate scores) goes with it

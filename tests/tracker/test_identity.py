@@ -3,11 +3,18 @@
 from decimal import Decimal
 
 import pytest
+from django.contrib.auth.models import User
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
+from dashboard import chartkit
 from tests.conftest import at
+from tracker import identity
+from tracker.alerts.models import Rule, Subscriber
 from tracker.identity import load_aliases, normalise
 from tracker.ingest import Quote, record
-from tracker.models import LanguageModel, ModelAlias, Offering, Source
+from tracker.models import LanguageModel, ModelAlias, Offering, PriceSpan, Source
 
 
 @pytest.mark.parametrize(
@@ -73,3 +80,103 @@ def test_curated_aliases_load_once_their_model_exists(tmp_path):
     assert load_aliases(path) == (1, 0)
     assert load_aliases(path) == (1, 0)  # idempotent
     assert ModelAlias.objects.get().auto_created is False
+
+
+# --- aliases added later: identity.adopt() and merge() ---
+
+QWEN_TOGETHER = "Qwen/Qwen3-235B-A22B-Instruct-tput"
+
+
+def _auto_qwen(make_source) -> LanguageModel:
+    """An auto-discovered model, as ingest makes one: a score and an alert rule on it."""
+    record(make_source("together-map"), [price("together", QWEN_TOGETHER, model="qwen3-a")], at(0))
+    auto = LanguageModel.objects.get(slug="qwen3-a")
+    auto.scores.create(benchmark="eci", score=Decimal(140), source="epoch")
+    auto.scores.create(benchmark="gpqa", score=Decimal("0.7"), source="epoch")
+    subscriber = Subscriber.objects.create(email="ann@example.org", confirmed_at=timezone.now())
+    Rule.objects.create(
+        subscriber=subscriber, target=Rule.Target.MODEL, model=auto, condition=Rule.Condition.ANY
+    )
+    return auto
+
+
+@pytest.mark.django_db
+def test_an_alias_added_later_moves_offerings_and_folds_the_auto_model_in(make_source):
+    auto = _auto_qwen(make_source)
+    canonical = LanguageModel.objects.create(slug="qwen3-235b", name="Qwen3 235B")
+    canonical.scores.create(benchmark="eci", score=Decimal(141), source="epoch")
+    spans_before = list(PriceSpan.objects.values_list("pk", "offering_id"))
+    charts_before = chartkit.data_version()
+    assert identity.adopt({"qwen3-235b-a22b-instruct-tput": canonical.pk}) == 1
+    assert chartkit.data_version() != charts_before  # cached charts are drawn again
+    assert Offering.objects.get().model == canonical
+    assert not LanguageModel.objects.filter(pk=auto.pk).exists()
+    assert list(PriceSpan.objects.values_list("pk", "offering_id")) == spans_before
+    assert dict(ModelAlias.objects.values_list("alias", "model__slug")) == {
+        "qwen3-235b-a22b-instruct-tput": "qwen3-235b",  # ingest's alias for the seller's id
+        "qwen3-a": "qwen3-235b",  # the folded model's slug, for the spellings that made it
+    }
+    assert Rule.objects.get().model == canonical
+    assert sorted(canonical.scores.values_list("benchmark", "score")) == [
+        ("eci", Decimal(141)),  # its own score stays; the folded one's goes
+        ("gpqa", Decimal("0.7")),
+    ]
+
+
+@pytest.mark.django_db
+def test_offerings_on_a_model_someone_chose_never_move(make_source):
+    chosen = LanguageModel.objects.create(slug="qwen3-a", name="Qwen3 A")
+    record(make_source("together-map"), [price("together", QWEN_TOGETHER, model="qwen3-a")], at(0))
+    other = LanguageModel.objects.create(slug="qwen3-235b", name="Qwen3 235B")
+    assert identity.adopt({"qwen3-235b-a22b-instruct-tput": other.pk, "qwen3-a": other.pk}) == 0
+    assert Offering.objects.get().model == chosen
+
+
+@pytest.mark.django_db
+def test_an_auto_model_keeping_other_offerings_stays(make_source):
+    record(
+        make_source("map"),
+        [
+            price("together", QWEN_TOGETHER, model="qwen3-a"),
+            price("fireworks", "qwen3-a-fw", model="qwen3-a"),
+        ],
+        at(0),
+    )
+    auto = LanguageModel.objects.get(slug="qwen3-a")
+    assert Offering.objects.filter(model=auto).count() == 2
+    canonical = LanguageModel.objects.create(slug="qwen3-235b", name="Qwen3 235B")
+    assert identity.adopt({"qwen3-235b-a22b-instruct-tput": canonical.pk}) == 1
+    assert Offering.objects.get(provider__slug="fireworks").model == auto
+
+
+@pytest.mark.django_db
+def test_an_operator_correcting_an_alias_in_the_admin_moves_its_offerings(client, make_source):
+    _auto_qwen(make_source)
+    canonical = LanguageModel.objects.create(slug="qwen3-235b", name="Qwen3 235B")
+    alias = ModelAlias.objects.get(alias="qwen3-235b-a22b-instruct-tput")
+    client.force_login(User.objects.create_superuser("op", "op@example.org", "pw"))
+    response = client.post(
+        f"/admin/tracker/modelalias/{alias.pk}/change/",
+        {"alias": alias.alias, "model": canonical.pk, "auto_created": "on"},
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert "1 offering(s) moved to qwen3-235b" in response.content.decode()
+    assert Offering.objects.get().model == canonical
+    assert ModelAlias.objects.get(pk=alias.pk).auto_created is False  # reviewed
+
+
+@pytest.mark.django_db
+def test_the_curated_file_reaches_offerings_made_before_it_and_rewrites_nothing_unchanged(
+    make_source, tmp_path
+):
+    _auto_qwen(make_source)
+    LanguageModel.objects.create(slug="qwen3-235b", name="Qwen3 235B")
+    path = tmp_path / "aliases.csv"
+    path.write_text("alias,model,note\nQwen/Qwen3-235B-A22B-Instruct-tput,qwen3-235b,Together\n")
+    assert load_aliases(path) == (1, 0)
+    assert Offering.objects.get().model.slug == "qwen3-235b"
+    with CaptureQueriesContext(connection) as queries:
+        assert load_aliases(path) == (1, 0)
+    writes = [q["sql"] for q in queries if not q["sql"].lstrip().upper().startswith("SELECT")]
+    assert [w for w in writes if "SAVEPOINT" not in w.upper()] == []
