@@ -88,6 +88,20 @@ def test_an_attempt_cut_short_is_marked_abandoned(pending, settings):
 
 
 @pytest.mark.django_db
+def test_the_open_attempt_of_a_requeued_claim_is_abandoned_however_recent(pending, settings):
+    """A worker claims a batch, then begins its attempts one by one: when it dies, its last
+    attempt may be younger than the claim timeout. Re-queueing the row ends that attempt too,
+    so the resend that follows has an abandoned attempt beside it."""
+    now = timezone.now()
+    outbox.claim(Notification.objects.filter(status="pending"), 10, now)
+    later = now + timedelta(seconds=settings.ALERTS_CLAIM_TIMEOUT_SECONDS + 1)
+    n = Notification.objects.first()
+    DeliveryAttempt.objects.create(notification=n, channel="email", started_at=later)
+    assert outbox.sweep(now=later)["requeued"] == 10
+    assert DeliveryAttempt.objects.get().outcome == "abandoned"
+
+
+@pytest.mark.django_db
 def test_a_change_retracted_after_matching_is_never_sent(pending):
     PriceChange.objects.update(retracted_at=timezone.now())
     outbox.deliver_due()

@@ -18,7 +18,7 @@ from django.conf import settings
 from django.core.mail import get_connection
 from django.core.mail.backends.base import BaseEmailBackend
 from django.db import connection, transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from tracker.alerts import channels, matching
@@ -256,12 +256,14 @@ def sweep(*, now: datetime | None = None) -> dict[str, int]:
     change the run's hook missed."""
     now = now or timezone.now()
     stale = now - timedelta(seconds=settings.ALERTS_CLAIM_TIMEOUT_SECONDS)
-    requeued = Notification.objects.filter(status=Status.CLAIMED, claimed_at__lt=stale).update(
-        status=Status.PENDING, claim="", next_attempt_at=now
-    )
-    DeliveryAttempt.objects.filter(outcome="", started_at__lt=stale).update(
-        outcome=DeliveryAttempt.Outcome.ABANDONED, finished_at=now
-    )
+    dead = Notification.objects.filter(status=Status.CLAIMED, claimed_at__lt=stale)
+    # Before the rows go back: the open attempt of a row re-queued now is over too, however
+    # recently it began (a worker claims a batch, then starts its attempts one by one), so a
+    # repeat on the wire always has an abandoned attempt beside it.
+    DeliveryAttempt.objects.filter(
+        Q(started_at__lt=stale) | Q(notification__in=dead.values("pk")), outcome=""
+    ).update(outcome=DeliveryAttempt.Outcome.ABANDONED, finished_at=now)
+    requeued = dead.update(status=Status.PENDING, claim="", next_attempt_at=now)
     expired_before = now - timedelta(days=settings.ALERTS_CONFIRM_DAYS)
     expired, _ = Rule.objects.filter(
         confirmed_at__isnull=True, created_at__lt=expired_before
