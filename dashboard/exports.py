@@ -772,7 +772,7 @@ def csv_chunks(table: Table, f: Filters, until: date) -> Iterator[bytes]:
     """The table as CSV with a header, in chunks of about CHUNK_BYTES."""
     query = table_sql(table, f, until)
     if query is not None:
-        yield from _copy_csv(table, f, until, *query)
+        yield from _copy(table, f, until, *query, copy_statement)
     else:
         yield from _buffered(_csv_lines(table, iter_rows(table, f, until)))
 
@@ -854,12 +854,6 @@ def _pg_json(kind: str, column: str) -> str:
 
 def _sql_text(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
-
-
-def _copy_csv(
-    table: Table, f: Filters, until: date, sql: str, params: Sequence[Any]
-) -> Iterator[bytes]:
-    yield from _copy(table, f, until, sql, params, copy_statement)
 
 
 def _copy(
@@ -972,17 +966,12 @@ class _Spooled:
 
     def _copying(self, wait: bool) -> bool:
         """Whether the COPY has begun sending rows (waiting for it, or not)."""
-        from psycopg import pq
-
         if not self.begun:
             if not wait:
                 self.pgconn.consume_input()
                 if self.pgconn.is_busy():
                     return False
-            started = self.pgconn.get_result()
-            if started is None or started.status != pq.ExecStatus.COPY_OUT:
-                list(iter(self.pgconn.get_result, None))
-                _check(started, pq.ExecStatus.COPY_OUT)
+            _copy_begun(self.pgconn)
             self.begun = True
         return True
 
@@ -1010,25 +999,13 @@ class _Spooled:
         while block := self.file.read(CHUNK_BYTES):
             yield block
         self.file.close()
-        buffer = bytearray()
-        while not self.ended:
-            copied = self.pgconn.get_copy_data(0)
-            if copied[0] > 0:
-                buffer += copied[1]
-                if len(buffer) >= CHUNK_BYTES:
-                    yield bytes(buffer)
-                    buffer.clear()
-            else:
-                self._end()
-        if buffer:
-            yield bytes(buffer)
+        if not self.ended:
+            self.ended = True
+            yield from _copy_data(self.pgconn)
 
     def _end(self) -> None:
-        from psycopg import pq
-
         self.ended = True
-        for result in list(iter(self.pgconn.get_result, None)):
-            _check(result, pq.ExecStatus.COMMAND_OK)
+        _check_all(list(iter(self.pgconn.get_result, None)))
 
     def close(self) -> None:
         """Done or abandoned: the connection goes (a COPY still running ends with it)."""
@@ -1049,27 +1026,47 @@ def _copy_out(pg: Any, statement: str) -> Iterator[bytes]:
 
     pgconn = pg.pgconn
     pgconn.send_query(statement.encode())
-    if (started := pgconn.get_result()) is None or started.status != pq.ExecStatus.COPY_OUT:
-        list(iter(pgconn.get_result, None))  # libpq takes no query until all are read
-        _check(started, pq.ExecStatus.COPY_OUT)
-    buffer = bytearray()
-    finished = False
+    _copy_begun(pgconn)
     try:
-        while (copied := pgconn.get_copy_data(0))[0] > 0:
-            buffer += copied[1]
-            if len(buffer) >= CHUNK_BYTES:
-                yield bytes(buffer)
-                buffer.clear()
-        finished = True
+        yield from _copy_data(pgconn)
     finally:
-        if not finished:
+        if pgconn.transaction_status == pq.TransactionStatus.ACTIVE:  # stopped mid-COPY
             with contextlib.suppress(errors.Error):
                 pg.cancel_safe()
                 while pgconn.get_copy_data(0)[0] > 0:
                     pass
-        results = list(iter(pgconn.get_result, None))
+            list(iter(pgconn.get_result, None))  # libpq takes no query until all are read
+
+
+def _copy_begun(pgconn: Any) -> None:
+    """Wait for a COPY TO sent on `pgconn` to begin; raise its error if it failed to."""
+    from psycopg import pq
+
+    if (started := pgconn.get_result()) is None or started.status != pq.ExecStatus.COPY_OUT:
+        list(iter(pgconn.get_result, None))  # libpq takes no query until all are read
+        _check(started, pq.ExecStatus.COPY_OUT)
+
+
+def _copy_data(pgconn: Any) -> Iterator[bytes]:
+    """A begun COPY's rows, read blocking, in chunks of about CHUNK_BYTES, to its end; then
+    its error, if it failed mid-way. Its results are read before the last chunk goes out, so
+    the reader holding that chunk finds the connection free."""
+    buffer = bytearray()
+    while (copied := pgconn.get_copy_data(0))[0] > 0:
+        buffer += copied[1]
+        if len(buffer) >= CHUNK_BYTES:
+            yield bytes(buffer)
+            buffer.clear()
+    results = list(iter(pgconn.get_result, None))
     if buffer:
         yield bytes(buffer)
+    _check_all(results)
+
+
+def _check_all(results: list[Any]) -> None:
+    """Raise the error of an ended COPY, if its results hold one."""
+    from psycopg import pq
+
     for result in results:
         _check(result, pq.ExecStatus.COMMAND_OK)
 

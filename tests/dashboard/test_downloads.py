@@ -381,7 +381,7 @@ def test_copy_read_from_libpq_reports_errors_and_leaves_the_connection_usable(db
     import psycopg
 
     def copy(select: str, take: int | None = None) -> list[bytes]:
-        def chunks():  # as exports._copy_csv reads it: in a transaction of its own
+        def chunks():  # as exports._copy reads it: in a transaction of its own
             with transaction.atomic():
                 yield from exports._copy_out(connection.connection, f"COPY ({select}) TO STDOUT")
 
@@ -403,7 +403,7 @@ def test_copy_read_from_libpq_reports_errors_and_leaves_the_connection_usable(db
 # own open transaction, so within one the download is read in one part.
 
 
-def _spans_csv(query: str = "", chunks=exports.csv_chunks) -> bytes:
+def _spans_download(query: str = "", chunks=exports.csv_chunks) -> bytes:
     filters = Filters() if not query else exports.parse_filters(QueryDict(query))
     return b"".join(chunks(exports.SPANS, filters, date(2025, 2, 1)))
 
@@ -431,13 +431,13 @@ def test_the_spans_read_in_parts_are_the_same_bytes(
     scrambled, settings, monkeypatch, query, chunks
 ):
     settings.EXPORT_COPY_PARTS = 1
-    whole = _spans_csv(query, chunks)
+    whole = _spans_download(query, chunks)
     started = _parts_started(monkeypatch)
     settings.EXPORT_COPY_PARTS, settings.EXPORT_SPLIT_ROWS = 3, 1
-    assert _spans_csv(query, chunks) == whole
+    assert _spans_download(query, chunks) == whole
     assert len(started) == 2 and whole.count(b"\n") > 10
     settings.EXPORT_SPLIT_ROWS = PriceSpan.objects.count() + 1  # too few spans to cut
-    assert _spans_csv(query, chunks) == whole and len(started) == 2
+    assert _spans_download(query, chunks) == whole and len(started) == 2
 
 
 @pytest.mark.skipif("connection.vendor != 'postgresql'")
@@ -448,7 +448,7 @@ def test_every_part_reads_the_snapshot_the_download_began_with(scrambled, settin
     import psycopg
 
     settings.EXPORT_COPY_PARTS, settings.EXPORT_SPLIT_ROWS = 3, 1
-    before = _spans_csv()
+    before = _spans_download()
     original = exports._Spooled.start
 
     def start_after_a_commit(statement, snapshot, config):
@@ -457,9 +457,9 @@ def test_every_part_reads_the_snapshot_the_download_began_with(scrambled, settin
         return original(statement, snapshot, config)
 
     monkeypatch.setattr(exports._Spooled, "start", staticmethod(start_after_a_commit))
-    assert _spans_csv() == before
+    assert _spans_download() == before
     monkeypatch.setattr(exports._Spooled, "start", original)
-    assert _spans_csv() != before  # the updates did commit
+    assert _spans_download() != before  # the updates did commit
 
 
 def _alive(pids: list[int]) -> list[int]:
@@ -493,7 +493,7 @@ def test_a_download_stopped_early_closes_the_connections_of_its_parts(
             break
         time.sleep(0.05)
     assert _alive(pids) == []
-    assert _spans_csv().count(b"\n") == PriceSpan.objects.count() + 1
+    assert _spans_download().count(b"\n") == PriceSpan.objects.count() + 1
 
 
 @pytest.mark.skipif("connection.vendor != 'postgresql'")
